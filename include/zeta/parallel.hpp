@@ -1,0 +1,95 @@
+// The only place that talks to MPI: the environment, a communicator, exact and ordered
+// sums, and agreement on failures so that no rank is left waiting in a collective.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace zeta {
+
+// Initialises MPI for the life of the process and finalizes it on normal exit. Abort()
+// ends every rank; it is called from main only, never from a destructor.
+class MpiEnvironment {
+ public:
+  MpiEnvironment(int* argc, char*** argv);
+  ~MpiEnvironment();
+  MpiEnvironment(const MpiEnvironment&) = delete;
+  MpiEnvironment& operator=(const MpiEnvironment&) = delete;
+
+  [[noreturn]] static void Abort(int exit_code);
+};
+
+// Half-open range [first, last) of shard (or block) ids owned by one rank.
+struct Range {
+  int64_t first = 0;
+  int64_t last = 0;
+  [[nodiscard]] int64_t size() const { return last - first; }
+};
+
+// Splits `count` items into `parts` contiguous ranges whose sizes differ by at most one,
+// and returns range `part`.
+[[nodiscard]] Range SplitEvenly(int64_t count, int parts, int part);
+
+// A duplicate of MPI_COMM_WORLD (or of another communicator), freed on destruction.
+class Communicator {
+ public:
+  Communicator();  // duplicates MPI_COMM_WORLD
+  ~Communicator();
+  Communicator(const Communicator&) = delete;
+  Communicator& operator=(const Communicator&) = delete;
+
+  [[nodiscard]] int rank() const { return rank_; }
+  [[nodiscard]] int size() const { return size_; }
+  [[nodiscard]] bool root() const { return rank_ == 0; }
+  [[nodiscard]] MPI_Comm handle() const { return comm_; }
+
+  // Element-wise sum over ranks, in place. Integer sums are exact, so the result does not
+  // depend on how values were spread over ranks.
+  void SumInPlace(std::span<int64_t> values) const;
+  void SumInPlace(std::span<double> values) const;  // not order-independent: diagnostics
+  [[nodiscard]] int64_t Sum(int64_t value) const;
+  [[nodiscard]] double Max(double value) const;
+  [[nodiscard]] double Min(double value) const;
+  [[nodiscard]] bool AllTrue(bool value) const;
+  [[nodiscard]] bool AnyTrue(bool value) const { return !AllTrue(!value); }
+
+  // Every rank receives root's values.
+  void Broadcast(std::span<float> values, int root = 0) const;
+  void Broadcast(std::span<double> values, int root = 0) const;
+  void Broadcast(std::span<int64_t> values, int root = 0) const;
+  void Broadcast(std::span<uint8_t> values, int root = 0) const;
+  void Broadcast(std::string* text, int root = 0) const;
+
+  // Gathers each rank's values, in rank order, on every rank (ranks may contribute
+  // different counts). Used where a sum must be taken in one fixed global order.
+  [[nodiscard]] std::vector<double> AllGather(std::span<const double> local) const;
+  [[nodiscard]] std::vector<uint8_t> Gather(std::span<const uint8_t> local, int root = 0) const;
+  [[nodiscard]] std::vector<std::string> GatherStrings(const std::string& local,
+                                                       int root = 0) const;
+
+  void Barrier() const;
+
+  // Runs `work` on every rank and agrees on the outcome. If it throws a zeta::Error on
+  // any rank, every rank throws one collective Error carrying the message and exit code
+  // of the lowest failing rank, so all ranks leave together. Other exceptions are not
+  // caught: they end in MPI_Abort from main.
+  void Collectively(const std::function<void()>& work) const;
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+// Converts reals to 2^-fraction_bits fixed point for exact sums over ranks. Returns false
+// when a value is not finite or too large to represent with headroom for 2^16 addends.
+[[nodiscard]] bool ToFixedPoint(std::span<const float> values, int fraction_bits,
+                                std::span<int64_t> out);
+[[nodiscard]] double FromFixedPoint(int64_t value, int fraction_bits);
+
+}  // namespace zeta

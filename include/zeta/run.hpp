@@ -1,0 +1,65 @@
+// What surrounds a long computation: stop signals, the metrics file, the run record and
+// progress reports.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace zeta {
+
+// SIGUSR1 and SIGTERM set a flag that the work loop polls (ranks then agree on it); the
+// handler does nothing else, so a second signal is harmless.
+void InstallStopSignals();
+[[nodiscard]] bool StopRequested();
+void ClearStopRequest();
+
+// A CSV file with a fixed header, one row per call, flushed at once. On resume the rows
+// after the checkpoint's step are dropped (they will be computed again).
+class MetricsFile {
+ public:
+  MetricsFile(std::string path, std::vector<std::string> columns);
+  // Keeps only rows whose first column `key_column` is <= max_key; creates the file with
+  // its header when absent.
+  void Truncate(const std::string& key_column, double max_key);
+  void Append(const std::vector<std::string>& values);
+
+ private:
+  std::string path_;
+  std::vector<std::string> columns_;
+};
+
+// The run record (run.json in the run directory): what reproduces the run and how it went.
+// Written atomically by rank 0.
+void WriteJsonAtomically(const std::string& path, const nlohmann::json& record);
+[[nodiscard]] nlohmann::json ReadJson(const std::string& path);
+
+// UTC time as ISO 8601.
+[[nodiscard]] std::string UtcNow();
+[[nodiscard]] std::string HostName();
+// Peak resident memory of this process in bytes.
+[[nodiscard]] int64_t PeakResidentBytes();
+
+// Reports progress of a long loop on rank 0: a bar with rate and time left when standard
+// error is a terminal; otherwise a plain line every `interval_seconds` (batch logs).
+class Progress {
+ public:
+  Progress(std::string label, int64_t total, bool enabled, double interval_seconds = 30.0);
+  void Update(int64_t done);
+  void Finish();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::string label_;
+  int64_t total_;
+  bool enabled_;
+  bool terminal_;
+  double interval_;
+  Clock::time_point start_;
+  Clock::time_point last_;
+};
+
+}  // namespace zeta

@@ -1,0 +1,22 @@
+// The subcommands of the zeta executable. Each takes the arguments after its name and
+// returns the process exit code; errors are thrown as zeta::Error.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "zeta/options.hpp"
+#include "zeta/parallel.hpp"
+
+namespace zeta::cli {
+
+using Args = std::vector<std::string>;
+
+int DataCommand(const Communicator& comm, const Args& args);
+int TrainCommand(const Communicator& comm, const Args& args);
+
+// Parses a subcommand's options on every rank; a bad option fails on all ranks together.
+// Returns false when --help was printed.
+bool ParseCollectively(const Communicator& comm, OptionTable* table, const Args& args);
+
+}  // namespace zeta::cli

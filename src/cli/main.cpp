@@ -1,0 +1,95 @@
+// zeta: train and evaluate restricted Boltzmann machines, on one rank or many.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <map>
+
+#include "commands.hpp"
+#include "zeta/error.hpp"
+#include "zeta/hdf5.hpp"
+#include "zeta/log.hpp"
+#include "zeta/version.hpp"
+
+namespace zeta::cli {
+namespace {
+
+struct Command {
+  int (*run)(const Communicator&, const Args&);
+  const char* summary;
+};
+
+const std::map<std::string, Command>& Commands() {
+  static const std::map<std::string, Command> commands = {
+      {"data", {DataCommand, "data import: IDX or CSV images to a binarized HDF5 data file"}},
+      {"train", {TrainCommand, "train an RBM with CD-k or PCD-k over MPI ranks"}},
+  };
+  return commands;
+}
+
+void PrintUsage() {
+  std::cout << "Usage: zeta <command> [options]   (mpirun -n N zeta <command> ... for N ranks)\n\n"
+               "Zeta trains and evaluates restricted Boltzmann machines on MPI clusters.\n\n"
+               "Commands:\n";
+  for (const auto& [name, command] : Commands()) {
+    std::printf("  %-8s %s\n", name.c_str(), command.summary);
+  }
+  std::cout << "\n'zeta <command> --help' explains each command's options.\n"
+               "Exit codes: 0 done, 1 runtime failure, 2 usage error, 75 stopped on a signal "
+               "after a checkpoint (resume with --resume).\n";
+}
+
+int Dispatch(const Communicator& comm, const Args& all) {
+  if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
+    if (comm.root()) PrintUsage();
+    return all.empty() ? kExitUsage : kExitOk;
+  }
+  if (all[0] == "--version") {
+    if (comm.root()) std::cout << "zeta " << kVersion << " (" << kGitCommit << ", " << kBlasBackend << ")\n";
+    return kExitOk;
+  }
+  const auto found = Commands().find(all[0]);
+  if (found == Commands().end()) {
+    throw Error("unknown command '" + all[0] + "'; run 'zeta --help' for the list", kExitUsage,
+                /*collective=*/true);
+  }
+  return found->second.run(comm, Args(all.begin() + 1, all.end()));
+}
+
+}  // namespace
+
+bool ParseCollectively(const Communicator& comm, OptionTable* table, const Args& args) {
+  bool go_on = true;
+  comm.Collectively([&] { go_on = table->Parse(args); });
+  return go_on;
+}
+
+}  // namespace zeta::cli
+
+int main(int argc, char** argv) {
+  zeta::MpiEnvironment mpi(&argc, &argv);
+  zeta::h5::SilenceLibraryErrors();
+  int code = zeta::kExitOk;
+  {
+    const zeta::Communicator comm;
+    const std::string prefix =
+        comm.size() > 1 ? "[rank " + std::to_string(comm.rank()) + "/" + std::to_string(comm.size()) + "] " : "";
+    try {
+      zeta::log::Init(comm.rank(), comm.size());
+      // Only rank 0 prints help and results; the others still parse and check everything.
+      if (!comm.root()) std::cout.setstate(std::ios::failbit);
+      code = zeta::cli::Dispatch(comm, zeta::cli::Args(argv + 1, argv + argc));
+    } catch (const zeta::Error& e) {
+      if (e.collective()) {
+        if (comm.root()) std::fprintf(stderr, "zeta: error: %s\n", e.what());
+        code = e.exit_code();
+      } else {
+        std::fprintf(stderr, "%szeta: error: %s\n", prefix.c_str(), e.what());
+        zeta::MpiEnvironment::Abort(e.exit_code());
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%szeta: internal error: %s\n", prefix.c_str(), e.what());
+      zeta::MpiEnvironment::Abort(zeta::kExitFailure);
+    }
+  }
+  return code;
+}

@@ -1,0 +1,208 @@
+// MPI wrappers: RAII communicator, exact sums, broadcasts and agreement on failure.
+#include "zeta/parallel.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+#include "zeta/error.hpp"
+
+namespace zeta {
+namespace {
+
+int Count(std::size_t n) {
+  ZETA_CHECK(n <= static_cast<std::size_t>(std::numeric_limits<int>::max()),
+             "an MPI message must have fewer than 2^31 elements");
+  return static_cast<int>(n);
+}
+
+void Call(int code, const char* what) {
+  if (code != MPI_SUCCESS) throw Error(std::string("MPI call failed: ") + what);
+}
+
+}  // namespace
+
+MpiEnvironment::MpiEnvironment(int* argc, char*** argv) {
+  int provided = 0;
+  MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+}
+
+MpiEnvironment::~MpiEnvironment() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+void MpiEnvironment::Abort(int exit_code) {
+  MPI_Abort(MPI_COMM_WORLD, exit_code);
+  std::_Exit(exit_code);
+}
+
+Range SplitEvenly(int64_t count, int parts, int part) {
+  ZETA_CHECK(parts > 0 && part >= 0 && part < parts, "part must lie in [0, parts)");
+  const int64_t base = count / parts;
+  const int64_t extra = count % parts;
+  const int64_t first = part * base + std::min<int64_t>(part, extra);
+  return {first, first + base + (part < extra ? 1 : 0)};
+}
+
+Communicator::Communicator() {
+  Call(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
+  MPI_Comm_rank(comm_, &rank_);
+  MPI_Comm_size(comm_, &size_);
+}
+
+Communicator::~Communicator() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+}
+
+void Communicator::SumInPlace(std::span<int64_t> values) const {
+  Call(MPI_Allreduce(MPI_IN_PLACE, values.data(), Count(values.size()), MPI_INT64_T, MPI_SUM,
+                     comm_),
+       "MPI_Allreduce");
+}
+
+void Communicator::SumInPlace(std::span<double> values) const {
+  Call(MPI_Allreduce(MPI_IN_PLACE, values.data(), Count(values.size()), MPI_DOUBLE, MPI_SUM,
+                     comm_),
+       "MPI_Allreduce");
+}
+
+int64_t Communicator::Sum(int64_t value) const {
+  SumInPlace(std::span<int64_t>(&value, 1));
+  return value;
+}
+
+double Communicator::Max(double value) const {
+  Call(MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_MAX, comm_), "MPI_Allreduce");
+  return value;
+}
+
+double Communicator::Min(double value) const {
+  Call(MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_MIN, comm_), "MPI_Allreduce");
+  return value;
+}
+
+bool Communicator::AllTrue(bool value) const {
+  int flag = value ? 1 : 0;
+  Call(MPI_Allreduce(MPI_IN_PLACE, &flag, 1, MPI_INT, MPI_MIN, comm_), "MPI_Allreduce");
+  return flag == 1;
+}
+
+void Communicator::Broadcast(std::span<float> values, int root) const {
+  Call(MPI_Bcast(values.data(), Count(values.size()), MPI_FLOAT, root, comm_), "MPI_Bcast");
+}
+
+void Communicator::Broadcast(std::span<double> values, int root) const {
+  Call(MPI_Bcast(values.data(), Count(values.size()), MPI_DOUBLE, root, comm_), "MPI_Bcast");
+}
+
+void Communicator::Broadcast(std::span<int64_t> values, int root) const {
+  Call(MPI_Bcast(values.data(), Count(values.size()), MPI_INT64_T, root, comm_), "MPI_Bcast");
+}
+
+void Communicator::Broadcast(std::span<uint8_t> values, int root) const {
+  Call(MPI_Bcast(values.data(), Count(values.size()), MPI_UINT8_T, root, comm_), "MPI_Bcast");
+}
+
+void Communicator::Broadcast(std::string* text, int root) const {
+  int64_t length = static_cast<int64_t>(text->size());
+  Broadcast(std::span<int64_t>(&length, 1), root);
+  text->resize(static_cast<std::size_t>(length));
+  Call(MPI_Bcast(text->data(), Count(text->size()), MPI_CHAR, root, comm_), "MPI_Bcast");
+}
+
+std::vector<double> Communicator::AllGather(std::span<const double> local) const {
+  int mine = Count(local.size());
+  std::vector<int> counts(static_cast<std::size_t>(size_));
+  Call(MPI_Allgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, comm_), "MPI_Allgather");
+  std::vector<int> offsets(counts.size(), 0);
+  for (std::size_t r = 1; r < counts.size(); ++r) offsets[r] = offsets[r - 1] + counts[r - 1];
+  std::vector<double> all(static_cast<std::size_t>(offsets.back() + counts.back()));
+  Call(MPI_Allgatherv(local.data(), mine, MPI_DOUBLE, all.data(), counts.data(), offsets.data(),
+                      MPI_DOUBLE, comm_),
+       "MPI_Allgatherv");
+  return all;
+}
+
+std::vector<uint8_t> Communicator::Gather(std::span<const uint8_t> local, int root) const {
+  int mine = Count(local.size());
+  std::vector<int> counts(static_cast<std::size_t>(size_));
+  Call(MPI_Gather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm_), "MPI_Gather");
+  std::vector<int> offsets(counts.size(), 0);
+  std::vector<uint8_t> all;
+  if (rank_ == root) {
+    for (std::size_t r = 1; r < counts.size(); ++r) offsets[r] = offsets[r - 1] + counts[r - 1];
+    all.resize(static_cast<std::size_t>(offsets.back() + counts.back()));
+  }
+  Call(MPI_Gatherv(local.data(), mine, MPI_UINT8_T, all.data(), counts.data(), offsets.data(),
+                   MPI_UINT8_T, root, comm_),
+       "MPI_Gatherv");
+  return all;
+}
+
+std::vector<std::string> Communicator::GatherStrings(const std::string& local, int root) const {
+  const auto bytes = Gather(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(local.data()), local.size()),
+      root);
+  int mine = Count(local.size());
+  std::vector<int> counts(static_cast<std::size_t>(size_));
+  Call(MPI_Gather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm_), "MPI_Gather");
+  std::vector<std::string> out;
+  if (rank_ == root) {
+    std::size_t at = 0;
+    for (int n : counts) {
+      out.emplace_back(reinterpret_cast<const char*>(bytes.data()) + at,
+                       static_cast<std::size_t>(n));
+      at += static_cast<std::size_t>(n);
+    }
+  }
+  return out;
+}
+
+void Communicator::Barrier() const { Call(MPI_Barrier(comm_), "MPI_Barrier"); }
+
+void Communicator::Collectively(const std::function<void()>& work) const {
+  std::string message;
+  int exit_code = kExitOk;
+  try {
+    work();
+  } catch (const Error& e) {
+    message = e.what();
+    exit_code = e.exit_code();
+  }
+  // The lowest failing rank speaks for all.
+  int first_failed = exit_code == kExitOk ? size_ : rank_;
+  Call(MPI_Allreduce(MPI_IN_PLACE, &first_failed, 1, MPI_INT, MPI_MIN, comm_), "MPI_Allreduce");
+  if (first_failed == size_) return;
+  int64_t code = exit_code;
+  Broadcast(std::span<int64_t>(&code, 1), first_failed);
+  Broadcast(&message, first_failed);
+  throw Error(message, static_cast<int>(code), /*collective=*/true);
+}
+
+bool ToFixedPoint(std::span<const float> values, int fraction_bits, std::span<int64_t> out) {
+  ZETA_CHECK(values.size() == out.size(), "fixed-point output must match the input size");
+  // Headroom: 2^16 addends of magnitude below 2^46 stay below 2^62.
+  const double scale = std::ldexp(1.0, fraction_bits);
+  const double limit = std::ldexp(1.0, 46);
+  bool ok = true;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const double scaled = static_cast<double>(values[i]) * scale;
+    if (!(std::abs(scaled) < limit)) {  // also catches NaN
+      ok = false;
+      out[i] = 0;
+    } else {
+      out[i] = static_cast<int64_t>(std::llround(scaled));
+    }
+  }
+  return ok;
+}
+
+double FromFixedPoint(int64_t value, int fraction_bits) {
+  return std::ldexp(static_cast<double>(value), -fraction_bits);
+}
+
+}  // namespace zeta
