@@ -1,0 +1,91 @@
+// Option tables: defaults, config files, command-line precedence, bounds and unknown keys.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "zeta/error.hpp"
+#include "zeta/options.hpp"
+#include "zeta/train.hpp"
+
+namespace zeta {
+namespace {
+
+std::string WriteFile(const std::string& name, const std::string& text) {
+  const auto path = (std::filesystem::temp_directory_path() / name).string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+struct Parsed {
+  TrainConfig config;
+  std::string config_file;
+  OptionTable table{"zeta train", "test"};
+  Parsed() {
+    table.ConfigFile(&config_file);
+    DeclareTrainOptions(&config, &table);
+  }
+};
+
+TEST(Options, DefaultsComeFromTheFieldInitializers) {
+  Parsed p;
+  ASSERT_TRUE(p.table.Parse({}));
+  EXPECT_EQ(p.config.hidden, 500);
+  EXPECT_EQ(p.config.method, "pcd");
+  EXPECT_FALSE(p.table.Given("hidden"));
+}
+
+TEST(Options, CommandLineWinsOverTheConfigFile) {
+  const auto ini = WriteFile("zeta_options_test.ini", "hidden = 64\nlearning_rate = 0.5\n");
+  Parsed p;
+  ASSERT_TRUE(p.table.Parse({"--config", ini, "--hidden", "32"}));
+  EXPECT_EQ(p.config.hidden, 32);
+  EXPECT_DOUBLE_EQ(p.config.learning_rate, 0.5);
+  EXPECT_TRUE(p.table.Given("learning_rate"));
+}
+
+TEST(Options, UnknownKeyInConfigIsAUsageErrorNamingFileAndKey) {
+  const auto ini = WriteFile("zeta_options_bad.ini", "hiden = 64\n");
+  Parsed p;
+  try {
+    (void)p.table.Parse({"--config", ini});
+    FAIL() << "an unknown key was accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find(ini), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("hiden"), std::string::npos) << e.what();
+    EXPECT_EQ(e.exit_code(), kExitUsage);
+  }
+}
+
+TEST(Options, OutOfRangeValuesAreRefusedWithTheBound) {
+  Parsed p;
+  try {
+    (void)p.table.Parse({"--momentum", "1.5"});
+    FAIL() << "momentum 1.5 was accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--momentum"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("0.999"), std::string::npos) << e.what();
+  }
+  Parsed q;
+  EXPECT_THROW((void)q.table.Parse({"--method", "pcd2"}), UsageError);
+  Parsed r;
+  EXPECT_THROW((void)r.table.Parse({"--hidden", "many"}), UsageError);
+}
+
+TEST(Options, ResolvedTextReadsBackToTheSameSettings) {
+  Parsed p;
+  ASSERT_TRUE(p.table.Parse({"--learning_rate", "0.1", "--seed", "123456789012"}));
+  const std::string resolved = p.table.Resolved();
+  Parsed q;
+  q.table.ParseConfigText(resolved, "resolved");
+  EXPECT_EQ(q.table.Resolved(), resolved);
+  EXPECT_DOUBLE_EQ(q.config.learning_rate, 0.1);
+  EXPECT_EQ(q.config.seed, 123456789012ULL);
+  // The result part leaves out paths and logging.
+  const std::string result = p.table.Resolved(Role::kResult);
+  EXPECT_EQ(result.find("run_dir"), std::string::npos);
+  EXPECT_NE(result.find("hidden = 500"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace zeta

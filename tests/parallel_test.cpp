@@ -1,0 +1,96 @@
+// Communicator on real ranks: exact sums, ordered gathers, broadcasts and agreement on
+// failure (run under mpirun with 1, 2 and 3 ranks).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "zeta/error.hpp"
+#include "zeta/parallel.hpp"
+
+namespace zeta {
+namespace {
+
+TEST(SplitEvenly, CoversEverythingOnceWithSizesWithinOne) {
+  for (int parts = 1; parts <= 7; ++parts) {
+    int64_t next = 0;
+    for (int p = 0; p < parts; ++p) {
+      const Range r = SplitEvenly(23, parts, p);
+      EXPECT_EQ(r.first, next);
+      EXPECT_TRUE(r.size() == 23 / parts || r.size() == 23 / parts + 1);
+      next = r.last;
+    }
+    EXPECT_EQ(next, 23);
+  }
+}
+
+TEST(FixedPoint, RoundTripsGridValuesAndFlagsNonFinite) {
+  const std::vector<float> values = {0.25F, -3.5F, 1024.0F + 0.125F};
+  std::vector<int64_t> fixed(3);
+  ASSERT_TRUE(ToFixedPoint(values, 16, fixed));
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    EXPECT_EQ(FromFixedPoint(fixed[i], 16), values[i]);
+  }
+  const std::vector<float> bad = {1.0F, std::nanf(""), 0.0F};
+  EXPECT_FALSE(ToFixedPoint(bad, 16, fixed));
+  const std::vector<float> huge = {1e30F};
+  std::vector<int64_t> one(1);
+  EXPECT_FALSE(ToFixedPoint(huge, 16, one));
+}
+
+TEST(Communicator, IntegerSumsAreExactOnAnyRankCount) {
+  const Communicator comm;
+  std::vector<int64_t> values = {comm.rank() + 1, int64_t{1} << 50, -comm.rank()};
+  comm.SumInPlace(values);
+  const int64_t n = comm.size();
+  EXPECT_EQ(values[0], n * (n + 1) / 2);
+  EXPECT_EQ(values[1], n << 50);
+  EXPECT_EQ(values[2], -n * (n - 1) / 2);
+  EXPECT_EQ(comm.Sum(2), 2 * n);
+  EXPECT_EQ(comm.Max(comm.rank()), n - 1);
+  EXPECT_TRUE(comm.AllTrue(true));
+  EXPECT_FALSE(comm.AllTrue(comm.rank() != n - 1));
+  EXPECT_TRUE(comm.AnyTrue(comm.rank() == 0));
+}
+
+TEST(Communicator, AllGatherKeepsRankOrderWithUnequalCounts) {
+  const Communicator comm;
+  std::vector<double> mine(static_cast<std::size_t>(comm.rank() + 1), comm.rank());
+  const auto all = comm.AllGather(mine);
+  std::vector<double> expected;
+  for (int r = 0; r < comm.size(); ++r) expected.insert(expected.end(), r + 1, r);
+  EXPECT_EQ(all, expected);
+}
+
+TEST(Communicator, BroadcastsTextAndGathersStrings) {
+  const Communicator comm;
+  std::string text = comm.root() ? "from rank 0" : "";
+  comm.Broadcast(&text);
+  EXPECT_EQ(text, "from rank 0");
+  const auto names = comm.GatherStrings("r" + std::to_string(comm.rank()));
+  if (comm.root()) {
+    ASSERT_EQ(static_cast<int>(names.size()), comm.size());
+    EXPECT_EQ(names.back(), "r" + std::to_string(comm.size() - 1));
+  }
+}
+
+TEST(Communicator, FailureOnOneRankIsRaisedOnEveryRank) {
+  const Communicator comm;
+  const int failing = comm.size() - 1;
+  try {
+    comm.Collectively([&] {
+      if (comm.rank() == failing) throw UsageError("bad option on the last rank");
+    });
+    FAIL() << "no error was raised on rank " << comm.rank();
+  } catch (const Error& e) {
+    EXPECT_TRUE(e.collective());
+    EXPECT_EQ(e.exit_code(), kExitUsage);
+    EXPECT_STREQ(e.what(), "bad option on the last rank");
+  }
+  // The ranks are still in step: a further collective completes.
+  EXPECT_EQ(comm.Sum(1), comm.size());
+  EXPECT_NO_THROW(comm.Collectively([] {}));
+}
+
+}  // namespace
+}  // namespace zeta
