@@ -145,16 +145,17 @@ void File::Write(const std::string& name, std::span<const T> data, const Shape& 
 void File::WriteString(const std::string& name, const std::string& text) {
   const auto slash = name.find_last_of('/');
   if (slash != std::string::npos && slash > 0) CreateGroups(name.substr(0, slash));
+  // Variable-length UTF-8, which h5py reads back as str.
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type.id(), std::max<std::size_t>(text.size(), 1));
+  H5Tset_size(type.id(), H5T_VARIABLE);
   H5Tset_cset(type.id(), H5T_CSET_UTF8);
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
   Handle set(H5Dcreate2(file_.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT,
                         H5P_DEFAULT, H5P_DEFAULT),
              H5Dclose);
   if (!set.valid()) Fail(name, "cannot create dataset");
-  std::string padded = text.empty() ? std::string(1, '\0') : text;
-  if (H5Dwrite(set.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, padded.data()) < 0) {
+  const char* data = text.c_str();
+  if (H5Dwrite(set.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &data) < 0) {
     Fail(name, "write failed");
   }
 }
@@ -215,8 +216,7 @@ std::string File::ReadString(const std::string& name) const {
   if (H5Tget_class(type.id()) != H5T_STRING) Fail(name, "is not a string");
   if (H5Tis_variable_str(type.id()) > 0) {
     char* text = nullptr;
-    Handle memory_type(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(memory_type.id(), H5T_VARIABLE);
+    Handle memory_type(H5Tcopy(type.id()), H5Tclose);  // same character set as stored
     if (H5Dread(set.id(), memory_type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) < 0) {
       Fail(name, "read failed");
     }
@@ -235,7 +235,7 @@ std::string File::ReadString(const std::string& name) const {
 void File::SetAttribute(const std::string& object, const std::string& name,
                         const std::string& v) {
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type.id(), std::max<std::size_t>(v.size(), 1));
+  H5Tset_size(type.id(), H5T_VARIABLE);
   H5Tset_cset(type.id(), H5T_CSET_UTF8);
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
   if (H5Aexists_by_name(file_.id(), object.c_str(), name.c_str(), H5P_DEFAULT) > 0) {
@@ -245,8 +245,8 @@ void File::SetAttribute(const std::string& object, const std::string& name,
                                 H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
               H5Aclose);
   if (!attr.valid()) Fail(object, "cannot create attribute " + name);
-  std::string padded = v.empty() ? std::string(1, '\0') : v;
-  H5Awrite(attr.id(), type.id(), padded.data());
+  const char* data = v.c_str();
+  if (H5Awrite(attr.id(), type.id(), &data) < 0) Fail(object, "cannot write attribute " + name);
 }
 
 namespace {
@@ -286,8 +286,7 @@ std::string File::StringAttribute(const std::string& object, const std::string& 
   if (H5Tget_class(type.id()) != H5T_STRING) Fail(object, "attribute " + name + " is not text");
   if (H5Tis_variable_str(type.id()) > 0) {
     char* text = nullptr;
-    Handle memory_type(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(memory_type.id(), H5T_VARIABLE);
+    Handle memory_type(H5Tcopy(type.id()), H5Tclose);  // same character set as stored
     H5Aread(attr.id(), memory_type.id(), &text);
     std::string out = text ? text : "";
     H5free_memory(text);

@@ -243,13 +243,14 @@ bool Trainer::Resume() {
       throw Error(path + ": does not match this run: " + diff +
                   "; resume with the original settings or use another run_dir");
     }
+    if (state.rbm.visible() != nv_) {
+      throw Error(path + ": the model has " + std::to_string(state.rbm.visible()) +
+                  " visible units, but " + config_.data + ":/" + config_.train_split + " has " +
+                  std::to_string(nv_) + " columns");
+    }
     if (state.data_checksum != checksum_) {
       throw Error(path + ": made from data with checksum " + state.data_checksum + ", but " +
                   config_.data + ":/" + config_.train_split + " has " + checksum_);
-    }
-    if (state.rbm.visible() != nv_) {
-      throw Error(path + ": the model has " + std::to_string(state.rbm.visible()) +
-                  " visible units, the data " + std::to_string(nv_));
     }
     const auto chains = persistent() ? config_.batch : 0;
     if (state.chains.size() != static_cast<std::size_t>(chains) * nv_) {
