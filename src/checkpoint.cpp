@@ -190,6 +190,17 @@ std::vector<std::string> ListCheckpoints(const std::string& folder) {
   return found;
 }
 
+void RemoveStaleTemporaries(const std::string& folder) {
+  if (!fs::is_directory(folder)) return;
+  static const std::regex kTemporary(R"(\.ckpt-\d{10}\.h5\.tmp\.\d+)");
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    if (std::regex_match(entry.path().filename().string(), kTemporary)) {
+      std::error_code ignored;
+      fs::remove(entry.path(), ignored);
+    }
+  }
+}
+
 void PruneCheckpoints(const std::string& folder, int keep) {
   const auto all = ListCheckpoints(folder);
   for (std::size_t i = static_cast<std::size_t>(std::max(keep, 1)); i < all.size(); ++i) {

@@ -479,6 +479,7 @@ int Trainer::Run() {
   comm_.Collectively([&] {
     if (!comm_.root()) return;
     fs::create_directories(checkpoint_dir());
+    RemoveStaleTemporaries(checkpoint_dir());
     if (!config_.resume && !ListCheckpoints(checkpoint_dir()).empty()) {
       throw UsageError(config_.run_dir + " already holds checkpoints: pass --resume to continue "
                        "that run, or choose another run_dir");
@@ -516,29 +517,31 @@ int Trainer::Run() {
   InstallStopSignals();
   try {
     while (epoch_ < config_.epochs) {
+      // One epoch (or the rest of one, after a resume).
       BeginEpoch();
       const auto start = Clock::now();
       const int64_t first_position = position_;
       Progress progress("epoch " + std::to_string(epoch_ + 1), steps_per_epoch_,
                         comm_.root() && spdlog::should_log(spdlog::level::info));
       bool go_on = true;
-      while (position_ < steps_per_epoch_ && go_on) {
+      bool epoch_done = false;
+      while (!epoch_done && go_on) {
         go_on = Step();
         progress.Update(position_);
-        if (config_.checkpoint_every > 0 && step_ % config_.checkpoint_every == 0) {
-          SaveCheckpoint();
+        if (position_ == steps_per_epoch_) {
+          // Close the epoch before any checkpoint, so a checkpoint never sits at its end.
+          progress.Finish();
+          const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+          ++epoch_;
+          position_ = 0;
+          epoch_done = true;
+          Monitor(seconds, steps_per_epoch_ - first_position);
         }
-      }
-      progress.Finish();
-      if (position_ == steps_per_epoch_) {
-        const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-        ++epoch_;
-        position_ = 0;
-        Monitor(seconds, steps_per_epoch_ - first_position);
-        if (config_.checkpoint_every == 0) SaveCheckpoint();
+        const bool due = config_.checkpoint_every > 0 ? step_ % config_.checkpoint_every == 0
+                                                      : epoch_done;
+        if (due || !go_on) SaveCheckpoint();
       }
       if (!go_on) {
-        if (last_checkpoint_step_ != step_) SaveCheckpoint();
         WriteRecord("checkpointed");
         log::info("stopped at step {} after a checkpoint; resume with --resume (exit code {})",
                   step_, static_cast<int>(kExitCheckpointed));

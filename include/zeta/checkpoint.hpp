@@ -54,6 +54,9 @@ void WriteModel(const std::string& path, const Rbm& rbm, const std::string& conf
 [[nodiscard]] std::string CheckpointName(int64_t step);
 [[nodiscard]] std::vector<std::string> ListCheckpoints(const std::string& folder);
 
+// Removes temporary files left by a checkpoint write that was killed (kill -9, node loss).
+void RemoveStaleTemporaries(const std::string& folder);
+
 // Removes all but the newest `keep` checkpoints in the folder.
 void PruneCheckpoints(const std::string& folder, int keep);
 

@@ -39,6 +39,7 @@ struct TrainConfig {
   int threads = 1;
   std::string verbosity = "info";
   int64_t stop_after_steps = 0;
+  int filters_every = 0;  // epochs between filter pictures; 0: only after the last epoch
 };
 
 // Declares every training option in `table`, bound to the fields of `config`.

@@ -13,6 +13,7 @@ namespace zeta::cli {
 using Args = std::vector<std::string>;
 
 int DataCommand(const Communicator& comm, const Args& args);
+int SweepCommand(const Communicator& comm, const Args& args);
 int TrainCommand(const Communicator& comm, const Args& args);
 
 // Parses a subcommand's options on every rank; a bad option fails on all ranks together.

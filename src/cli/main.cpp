@@ -21,6 +21,7 @@ struct Command {
 const std::map<std::string, Command>& Commands() {
   static const std::map<std::string, Command> commands = {
       {"data", {DataCommand, "data import: IDX or CSV images to a binarized HDF5 data file"}},
+      {"sweep", {SweepCommand, "sweep expand: one config per point; sweep collect: one table"}},
       {"train", {TrainCommand, "train an RBM with CD-k or PCD-k over MPI ranks"}},
   };
   return commands;

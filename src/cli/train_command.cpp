@@ -1,4 +1,6 @@
 // zeta train: options, then the training loop of the core library.
+#include <sstream>
+
 #include "commands.hpp"
 #include "zeta/checkpoint.hpp"
 #include "zeta/error.hpp"
@@ -27,7 +29,13 @@ int TrainCommand(const Communicator& comm, const Args& args) {
         throw UsageError("--resume without --config needs a checkpoint in " + config.run_dir +
                          "/checkpoints, and there is none");
       }
-      table.ParseConfigText(ReadCheckpoint(found.front()).config, found.front());
+      // Settings of how that invocation ran (a stop request) are not carried over.
+      std::istringstream stored(ReadCheckpoint(found.front()).config);
+      std::string text;
+      for (std::string line; std::getline(stored, line);) {
+        if (line.rfind("stop_after_steps", 0) != 0) text += line + "\n";
+      }
+      table.ParseConfigText(text, found.front());
     }
   });
   // Every rank must have resolved the same settings.
