@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "zeta/error.hpp"
+#include "zeta/kernels.hpp"
 
 namespace zeta {
 namespace {
@@ -14,12 +15,6 @@ auto SoftplusArray(const Array& x) {
   return x.max(0) + (-x.abs()).exp().log1p();
 }
 
-// Logistic sigmoid that saturates to exactly 0 or 1 for large |x| and never gives NaN.
-template <class Array>
-auto SigmoidArray(const Array& x) {
-  return (1 + (-x).exp()).inverse();
-}
-
 }  // namespace
 
 Rbm::Rbm(int visible, int hidden) : nv_(visible), nh_(hidden) {
@@ -28,31 +23,47 @@ Rbm::Rbm(int visible, int hidden) : nv_(visible), nh_(hidden) {
 }
 
 bool Rbm::AllFinite() const {
-  for (float x : params_) {
-    if (!std::isfinite(x)) return false;
-  }
-  return true;
+  // x - x is 0 for a finite x and NaN for inf or NaN; the loop vectorises, isfinite does not.
+  bool finite = true;
+  for (float x : params_) finite &= (x - x == 0.0F);
+  return finite;
 }
 
 double Softplus(double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::abs(x))); }
 
 double LogSigmoid(double x) { return -Softplus(-x); }
 
-void HiddenProbabilities(const Rbm& rbm, const MatrixRef& v, Matrix* p, float beta) {
-  ZETA_CHECK(v.cols() == rbm.visible(), "batch width must equal the visible units");
-  p->resize(v.rows(), rbm.hidden());
-  p->noalias() = v * rbm.weights();
-  p->rowwise() += rbm.hidden_bias().transpose();
-  if (beta != 1.0F) *p *= beta;
-  p->array() = SigmoidArray(p->array());
+namespace {
+
+// out = in * factor, one GEMM per block of `block_rows` rows (all rows when 0).
+template <class Factor>
+void BlockedProduct(const MatrixRef& in, const Factor& factor, int block_rows, Matrix* out) {
+  const Eigen::Index rows = in.rows();
+  const Eigen::Index block = block_rows > 0 ? block_rows : std::max<Eigen::Index>(rows, 1);
+  ZETA_CHECK(rows % block == 0, "the rows must be a whole number of blocks");
+  for (Eigen::Index first = 0; first < rows; first += block) {
+    out->middleRows(first, block).noalias() = in.middleRows(first, block) * factor;
+  }
 }
 
-void VisibleProbabilities(const Rbm& rbm, const MatrixRef& h, Matrix* p) {
+}  // namespace
+
+void HiddenProbabilities(const Rbm& rbm, const MatrixRef& v, Matrix* p, float beta,
+                         int block_rows) {
+  ZETA_CHECK(v.cols() == rbm.visible(), "batch width must equal the visible units");
+  // 0/1 states (data, samples, chains) take the sparse product; its rows are independent
+  // of each other by construction.
+  if (BinaryProductSigmoid(v, rbm.weights(), rbm.hidden_bias(), beta, p)) return;
+  p->resize(v.rows(), rbm.hidden());
+  BlockedProduct(v, rbm.weights(), block_rows, p);
+  BiasSigmoidRows(rbm.hidden_bias(), beta, p);
+}
+
+void VisibleProbabilities(const Rbm& rbm, const MatrixRef& h, Matrix* p, int block_rows) {
   ZETA_CHECK(h.cols() == rbm.hidden(), "batch width must equal the hidden units");
   p->resize(h.rows(), rbm.visible());
-  p->noalias() = h * rbm.weights().transpose();
-  p->rowwise() += rbm.visible_bias().transpose();
-  p->array() = SigmoidArray(p->array());
+  BlockedProduct(h, rbm.weights().transpose(), block_rows, p);
+  BiasSigmoidRows(rbm.visible_bias(), 1.0F, p);
 }
 
 Eigen::VectorXd FreeEnergy(const Rbm& rbm, const MatrixRef& v) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
@@ -108,6 +109,35 @@ std::string FirstDifference(const std::string& stored, const std::string& curren
   }
 }
 
+// The Slurm job this process runs in, from the environment Slurm gives its tasks; null
+// outside Slurm.
+nlohmann::json SlurmRecord() {
+  const char* job = std::getenv("SLURM_JOB_ID");
+  if (job == nullptr) return nullptr;
+  nlohmann::json slurm = {{"job_id", job}};
+  const std::pair<const char*, const char*> fields[] = {
+      {"SLURM_ARRAY_JOB_ID", "array_job_id"},   {"SLURM_ARRAY_TASK_ID", "array_task_id"},
+      {"SLURM_RESTART_COUNT", "restart_count"}, {"SLURM_CLUSTER_NAME", "cluster"},
+      {"SLURM_JOB_PARTITION", "partition"},     {"SLURM_JOB_NODELIST", "nodes"}};
+  for (const auto& [variable, key] : fields) {
+    if (const char* value = std::getenv(variable); value != nullptr) slurm[key] = value;
+  }
+  return slurm;
+}
+
+// The sessions (invocations) recorded by the run that is being resumed; a missing or
+// unreadable record gives none, since it must not stop the resume.
+nlohmann::json EarlierSessions(const std::string& record_path) {
+  if (!fs::exists(record_path)) return nlohmann::json::array();
+  try {
+    const auto record = ReadJson(record_path);
+    if (record.contains("sessions") && record["sessions"].is_array()) return record["sessions"];
+  } catch (const Error& e) {
+    log::warn("{} (earlier sessions are not carried over)", e.what());
+  }
+  return nlohmann::json::array();
+}
+
 class Trainer {
  public:
   Trainer(const Communicator& comm, const TrainConfig& config, std::string resolved,
@@ -168,6 +198,8 @@ class Trainer {
   Matrix monitor_heldout_;
   std::string start_time_;
   std::vector<std::string> hosts_;
+  nlohmann::json earlier_sessions_ = nlohmann::json::array();  // of a resumed run
+  int64_t first_step_ = 0;  // step at which this session began
 };
 
 void Trainer::Setup() {
@@ -325,22 +357,22 @@ void Trainer::GatherBatch(Matrix* v0) const {
 bool Trainer::Step() {
   // Positive phase: hidden probabilities at the data.
   GatherBatch(&v0_);
-  HiddenProbabilities(rbm_, v0_, &p0_);
+  HiddenProbabilities(rbm_, v0_, &p0_, 1.0F, rows_per_shard_);
 
   // The chain: CD restarts at the data, PCD continues its persistent states.
   const auto first_id = static_cast<uint64_t>(my_shards_.first) * rows_per_shard_;
   const auto step = static_cast<uint64_t>(step_);
   if (persistent()) {
-    HiddenProbabilities(rbm_, chains_, &ph_);
+    HiddenProbabilities(rbm_, chains_, &ph_, 1.0F, rows_per_shard_);
     SampleRows(ph_, config_.seed, Stream::kHidden, first_id, step, 0, &h_);
   } else {
     SampleRows(p0_, config_.seed, Stream::kHidden, first_id, step, 0, &h_);
   }
   for (int sweep = 0; sweep < config_.k; ++sweep) {
-    VisibleProbabilities(rbm_, h_, &pv_);
+    VisibleProbabilities(rbm_, h_, &pv_, rows_per_shard_);
     SampleRows(pv_, config_.seed, Stream::kVisible, first_id, step,
                static_cast<uint32_t>(sweep), &v_);
-    HiddenProbabilities(rbm_, v_, &ph_);
+    HiddenProbabilities(rbm_, v_, &ph_, 1.0F, rows_per_shard_);
     if (sweep + 1 < config_.k) {
       SampleRows(ph_, config_.seed, Stream::kHidden, first_id, step,
                  static_cast<uint32_t>(sweep + 1), &h_);
@@ -461,12 +493,25 @@ void Trainer::WriteRecord(const std::string& status, const std::string& message)
       {"data_checksum", checksum_},
       {"ranks", comm_.size()},
       {"hosts", hosts_},
+      {"slurm", SlurmRecord()},
       {"start", start_time_},
       {"end", status == "running" ? "" : UtcNow()},
       {"step", step_},
       {"epoch", epoch_},
       {"peak_resident_bytes_rank0", PeakResidentBytes()},
   };
+  // One entry per invocation (a requeued job resumes in a new one); "start" is the first's.
+  auto sessions = earlier_sessions_;
+  sessions.push_back({{"start", start_time_},
+                      {"end", record["end"]},
+                      {"status", status},
+                      {"first_step", first_step_},
+                      {"last_step", step_},
+                      {"ranks", comm_.size()},
+                      {"hosts", hosts_},
+                      {"slurm", record["slurm"]}});
+  if (!earlier_sessions_.empty()) record["start"] = earlier_sessions_.front().value("start", "");
+  record["sessions"] = sessions;
   WriteJsonAtomically(config_.run_dir + "/run.json", record);
 }
 
@@ -505,6 +550,8 @@ int Trainer::Run() {
     }
     MetricsFile metrics(config_.run_dir + "/metrics.csv", kMetricColumns);
     metrics.Truncate("step", resumed ? static_cast<double>(step_) : -1.0);
+    if (resumed) earlier_sessions_ = EarlierSessions(config_.run_dir + "/run.json");
+    first_step_ = step_;
     WriteRecord("running");
   });
   log::info("training {}x{} RBM, {}-{} on {} rows of {}:/{}, {} ranks, {} shards, {} steps/epoch",

@@ -63,10 +63,16 @@ class Rbm {
 [[nodiscard]] double LogSigmoid(double x);
 
 // p(h_j = 1 | v) = sigmoid(beta (c_j + (vW)_j)) for every row of v, into *p.
-void HiddenProbabilities(const Rbm& rbm, const MatrixRef& v, Matrix* p, float beta = 1.0F);
+//
+// `block_rows` > 0 computes the product in separate GEMMs of that many rows (the row count
+// must be a multiple of it). A BLAS picks its kernel by the matrix shape (OpenBLAS has
+// separate small-matrix kernels), so a row's bits can depend on how many rows share its
+// GEMM; fixed blocks make every row's result independent of the batch it sits in.
+void HiddenProbabilities(const Rbm& rbm, const MatrixRef& v, Matrix* p, float beta = 1.0F,
+                         int block_rows = 0);
 
-// p(v_i = 1 | h) = sigmoid(b_i + (hWᵀ)_i) for every row of h, into *p.
-void VisibleProbabilities(const Rbm& rbm, const MatrixRef& h, Matrix* p);
+// p(v_i = 1 | h) = sigmoid(b_i + (hWᵀ)_i) for every row of h, into *p; `block_rows` as above.
+void VisibleProbabilities(const Rbm& rbm, const MatrixRef& h, Matrix* p, int block_rows = 0);
 
 // F(v) = -b·v - Σ_j softplus(c_j + (vW)_j), so that p(v) = exp(-F(v)) / Z; one per row,
 // accumulated in double.

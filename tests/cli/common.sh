@@ -5,6 +5,8 @@ ZETA=$1
 FMNIST=$2
 SCRATCH=$3
 MPIEXEC=${MPIEXEC:-mpirun}
+# The repository (configs/, jobs/), found from this file before leaving for the scratch folder.
+SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 rm -rf "$SCRATCH"
 mkdir -p "$SCRATCH"
 cd "$SCRATCH"
