@@ -1,6 +1,7 @@
 // Thread control of the GEMM backend chosen at configure time (ZETA_BLAS).
 #include <Eigen/Core>
 
+#include "zeta/kernels.hpp"
 #include "zeta/model.hpp"
 
 #ifdef ZETA_USE_OPENBLAS
@@ -14,6 +15,7 @@ void SetComputeThreads(int threads) {
   openblas_set_num_threads(threads);
 #endif
   Eigen::setNbThreads(threads);
+  SetKernelThreads(threads);
 }
 
 }  // namespace zeta

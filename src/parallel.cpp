@@ -52,6 +52,12 @@ Communicator::Communicator() {
   MPI_Comm_size(comm_, &size_);
 }
 
+Communicator::Communicator(const Communicator& parent, int color) {
+  Call(MPI_Comm_split(parent.comm_, color, parent.rank_, &comm_), "MPI_Comm_split");
+  MPI_Comm_rank(comm_, &rank_);
+  MPI_Comm_size(comm_, &size_);
+}
+
 Communicator::~Communicator() {
   int finalized = 0;
   MPI_Finalized(&finalized);

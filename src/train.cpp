@@ -13,8 +13,10 @@
 #include "zeta/data.hpp"
 #include "zeta/error.hpp"
 #include "zeta/evaluate.hpp"
+#include "zeta/kernels.hpp"
 #include "zeta/log.hpp"
 #include "zeta/model.hpp"
+#include "zeta/pictures.hpp"
 #include "zeta/random.hpp"
 #include "zeta/run.hpp"
 #include "zeta/version.hpp"
@@ -62,6 +64,10 @@ void DeclareTrainOptions(TrainConfig* c, OptionTable* t) {
       .Add("verbosity", &c->verbosity, "debug, info, warn or error", {}, run)
       .Add("stop_after_steps", &c->stop_after_steps,
            "checkpoint and stop (exit 75) after this many steps of this invocation; 0: never",
+           AtLeast(0), run)
+      .Add("filters_every", &c->filters_every,
+           "epochs between pictures of the filters in run_dir/filters/; 0: only filters.png "
+           "after the last epoch (learning_curve.png follows every epoch)",
            AtLeast(0), run);
 }
 
@@ -384,8 +390,12 @@ bool Trainer::Step() {
   const float grid = std::ldexp(1.0F, bits_);
   q0_ = (p0_.array() * grid).round() / grid;
   qk_ = (ph_.array() * grid).round() / grid;
-  gradient_.weights().noalias() = v0_.transpose() * q0_;
-  gradient_.weights().noalias() -= v_.transpose() * qk_;
+  // With 0/1 states the sparse kernel adds only the rows a 1 selects; on the grid every
+  // order gives the same exact sums as the dense GEMM, which stays as the fallback.
+  if (!BinaryWeightStatistics(v0_, q0_, v_, qk_, gradient_.weights())) {
+    gradient_.weights().noalias() = v0_.transpose() * q0_;
+    gradient_.weights().noalias() -= v_.transpose() * qk_;
+  }
   gradient_.visible_bias() = (v0_.colwise().sum() - v_.colwise().sum()).transpose();
   gradient_.hidden_bias() = (q0_.colwise().sum() - qk_.colwise().sum()).transpose();
 
@@ -583,6 +593,7 @@ int Trainer::Run() {
           position_ = 0;
           epoch_done = true;
           Monitor(seconds, steps_per_epoch_ - first_position);
+          if (comm_.root()) WriteTrainingPictures(config_, rbm_, epoch_);
         }
         const bool due = config_.checkpoint_every > 0 ? step_ % config_.checkpoint_every == 0
                                                       : epoch_done;

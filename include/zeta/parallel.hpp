@@ -39,6 +39,9 @@ struct Range {
 class Communicator {
  public:
   Communicator();  // duplicates MPI_COMM_WORLD
+  // Collective over `parent`: the ranks passing the same `color` form one new communicator,
+  // ranked as in the parent (for running a computation on fewer ranks, as tests do).
+  Communicator(const Communicator& parent, int color);
   ~Communicator();
   Communicator(const Communicator&) = delete;
   Communicator& operator=(const Communicator&) = delete;

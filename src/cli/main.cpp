@@ -21,6 +21,9 @@ struct Command {
 const std::map<std::string, Command>& Commands() {
   static const std::map<std::string, Command> commands = {
       {"data", {DataCommand, "data import: IDX or CSV images to a binarized HDF5 data file"}},
+      {"inspect", {InspectCommand, "what a model, checkpoint, data or results file holds"}},
+      {"sample", {SampleCommand, "Gibbs samples of a model: HDF5 and a PNG grid"}},
+      {"score", {ScoreCommand, "free energy (and log p) per row, class means, AUROC"}},
       {"sweep", {SweepCommand, "sweep expand: one config per point; sweep collect: one table"}},
       {"train", {TrainCommand, "train an RBM with CD-k or PCD-k over MPI ranks"}},
   };

@@ -1,0 +1,40 @@
+// Vectorised kernels of the Gibbs hot path: products of 0/1 matrices with float matrices
+// that add only the rows a 1 selects, and a logistic sigmoid with the same bits for every
+// entry. Each output row depends on its input row alone, in a fixed order, so results do not
+// depend on the batch size, the rank layout or the thread count.
+#pragma once
+
+#include <Eigen/Core>
+
+#include "zeta/model.hpp"
+
+namespace zeta {
+
+// True when every entry of x is exactly 0 or 1.
+[[nodiscard]] bool IsBinary(const MatrixRef& x);
+
+// out = sigmoid(beta (x m + bias)) row by row, for x [rows, k] with entries 0 or 1, m [k, n]
+// and bias [n]. Row r of x m is the sum of the rows of m that row r of x selects, added in
+// increasing order; its cost is (ones in x) × n additions instead of 2 rows × k × n flops.
+// Returns false, leaving *out untouched, when x has an entry other than 0 or 1.
+[[nodiscard]] bool BinaryProductSigmoid(const MatrixRef& x, const MatrixRef& m,
+                                        const Eigen::Ref<const Eigen::VectorXf>& bias,
+                                        float beta, Matrix* out);
+
+// out = aᵀ p − bᵀ q for a, b [rows, k] with entries 0 or 1 and p, q [rows, n]: row i of out
+// is the sum of the rows of p at which column i of a holds a 1, minus the same for b and q.
+// When p and q lie on a grid 2^-f and every partial sum stays below 2^(24-f) in magnitude,
+// each sum is exact in float and so independent of order and layout. Returns false, leaving
+// *out untouched, when a or b has an entry other than 0 or 1 (or the shapes differ).
+[[nodiscard]] bool BinaryWeightStatistics(const MatrixRef& a, const MatrixRef& p,
+                                          const MatrixRef& b, const MatrixRef& q,
+                                          Eigen::Ref<Matrix> out);
+
+// x <- sigmoid(beta (x + bias)) row by row for x [rows, n] and bias [n]; every entry goes
+// through the same instructions whatever its position, so rows do not depend on each other.
+void BiasSigmoidRows(const Eigen::Ref<const Eigen::VectorXf>& bias, float beta, Matrix* x);
+
+// The threads the kernels split their rows over (set by SetComputeThreads).
+void SetKernelThreads(int threads);
+
+}  // namespace zeta

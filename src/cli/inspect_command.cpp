@@ -1,0 +1,30 @@
+// zeta inspect: what a model, checkpoint, data, sample, score or log Z file (or a run
+// directory) holds, printed readably by rank 0.
+#include <iostream>
+
+#include "commands.hpp"
+#include "zeta/error.hpp"
+#include "zeta/inspect.hpp"
+
+namespace zeta::cli {
+
+int InspectCommand(const Communicator& comm, const Args& args) {
+  std::string path;
+  OptionTable table(
+      "zeta inspect FILE",
+      "Describes FILE: for Zeta's HDF5 files a summary (data: splits, shapes, labels; model and "
+      "checkpoint:\nshapes, parameter ranges, training step, config; samples; scores; log Z "
+      "results), then every group and\ndataset with its shape, type and attributes. Any other "
+      "HDF5 file gets the generic listing. A model\ninside a run directory also shows run.json's "
+      "status, the last metrics.csv row and log Z results\nstored next to it. FILE may also be a "
+      "run directory, a PNG or a CSV file.");
+  table.Positional("file", &path, "the file or run directory to describe (required)");
+  if (!ParseCollectively(comm, &table, args)) return kExitOk;
+  comm.Collectively([&] {
+    if (path.empty()) throw UsageError("zeta inspect: expected a FILE to describe (see --help)");
+    if (comm.root()) Inspect(path, std::cout);
+  });
+  return kExitOk;
+}
+
+}  // namespace zeta::cli
