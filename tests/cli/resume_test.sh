@@ -59,6 +59,21 @@ run_ranks 2 train --config run.ini --run_dir killed --resume --verbosity warn
 same_model straight/model.h5 killed/model.h5
 ls -a killed/checkpoints | grep -q tmp && fail "a temporary checkpoint was left behind"
 
+# The tiny config: stopped twice, resumed on 4 and then 3 ranks.
+tiny=$SOURCE_DIR/configs/tiny.ini
+import_slice 2000 fm2k.h5
+run_ranks 1 train --config "$tiny" --data fm2k.h5 --run_dir tiny_straight --verbosity warn
+rc=0
+run_ranks 2 train --config "$tiny" --data fm2k.h5 --run_dir tiny_stopped --stop_after_steps 40 \
+  --verbosity warn || rc=$?
+[ $rc -eq 75 ] || fail "tiny stop exited $rc"
+rc=0
+run_ranks 4 train --config "$tiny" --data fm2k.h5 --run_dir tiny_stopped --resume \
+  --stop_after_steps 50 --verbosity warn || rc=$?
+[ $rc -eq 75 ] || fail "tiny second stop exited $rc"
+run_ranks 3 train --config "$tiny" --data fm2k.h5 --run_dir tiny_stopped --resume --verbosity warn
+same_model tiny_straight/model.h5 tiny_stopped/model.h5
+
 # 4. A checkpoint that disagrees or is damaged is refused with its reason, untouched.
 newest=$(ls straight/checkpoints/ckpt-*.h5 | tail -1)
 sum=$(md5sum < "$newest")

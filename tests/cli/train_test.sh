@@ -66,4 +66,18 @@ for i in $(seq 400); do echo "$((i % 4)),1,2,3"; done > narrow.csv
 expect_error 1 "the model has 784 visible units, but narrow.h5:/train has 4 columns" \
   run_ranks 2 train --config run.ini --data narrow.h5 --resume
 [ ! -e r2 ] && [ ! -e r4 ] || fail "a refused config left a run directory"
+# Divergence: W <- (1 - lr wd) W grows without bound when lr wd > 2; the run stops with
+# advice, exit 1, and the checkpoints written before stay valid.
+expect_error 1 "training diverged at step .*lower learning_rate (now 100)" \
+  run_ranks 2 train --config run.ini --run_dir diverged --learning_rate 100 --weight_decay 0.1 \
+  --momentum 0 --checkpoint_every 5
+grep -q '"status": "failed"' diverged/run.json || fail "run.json does not record the failure"
+last=$(ls diverged/checkpoints/ckpt-*.h5 | tail -1)
+[ -n "$last" ] || fail "no checkpoint was kept before the divergence"
+"$ZETA" train --run_dir diverged --resume --stop_after_steps 1 --learning_rate 1e-9 \
+  --weight_decay 0 > /dev/null 2>&1 && fail "resume with other settings was accepted"
+/usr/bin/python3 -c "
+import h5py, numpy as np, sys
+f = h5py.File('$last', 'r')
+sys.exit(0 if np.isfinite(f['model/weights'][:]).all() else 1)" || fail "$last is not finite"
 echo "train_test: all checks passed"
