@@ -93,9 +93,35 @@ OptionTable& OptionTable::Positional(const std::string& name, std::string* field
   return *this;
 }
 
+std::vector<std::string> OptionTable::Normalized(const std::vector<std::string>& args) const {
+  // "--train-images" and "--train_images" both name the option declared either way.
+  std::vector<std::string> out = args;
+  for (auto& arg : out) {
+    if (arg.rfind("--", 0) != 0 || arg.size() < 3) continue;
+    const auto end = arg.find('=');
+    const std::string name = arg.substr(2, end == std::string::npos ? end : end - 2);
+    if (options_.find_nothrow(name, false) != nullptr) continue;
+    std::string other = name;
+    for (char& c : other) {
+      if (c == '-') {
+        c = '_';
+      } else if (c == '_') {
+        c = '-';
+      }
+    }
+    if (options_.find_nothrow(other, false) != nullptr) {
+      arg = "--" + other + (end == std::string::npos ? "" : arg.substr(end));
+    }
+  }
+  return out;
+}
+
 bool OptionTable::Parse(const std::vector<std::string>& args) {
   try {
-    po::store(po::command_line_parser(args).options(options_).positional(positional_).run(),
+    po::store(po::command_line_parser(Normalized(args))
+                  .options(options_)
+                  .positional(positional_)
+                  .run(),
               given_);
   } catch (const po::error& e) {
     throw UsageError(std::string(e.what()) + " (see --help)");

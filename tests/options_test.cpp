@@ -72,6 +72,16 @@ TEST(Options, OutOfRangeValuesAreRefusedWithTheBound) {
   EXPECT_THROW((void)r.table.Parse({"--hidden", "many"}), UsageError);
 }
 
+TEST(Options, HyphensAndUnderscoresAreInterchangeableOnTheCommandLine) {
+  Parsed p;
+  ASSERT_TRUE(p.table.Parse({"--learning-rate", "0.25", "--run_dir=x", "--weight-decay=0.5"}));
+  EXPECT_DOUBLE_EQ(p.config.learning_rate, 0.25);
+  EXPECT_DOUBLE_EQ(p.config.weight_decay, 0.5);
+  EXPECT_EQ(p.config.run_dir, "x");
+  Parsed q;
+  EXPECT_THROW((void)q.table.Parse({"--learning-rat", "0.25"}), UsageError);
+}
+
 TEST(Options, ResolvedTextReadsBackToTheSameSettings) {
   Parsed p;
   ASSERT_TRUE(p.table.Parse({"--learning_rate", "0.1", "--seed", "123456789012"}));

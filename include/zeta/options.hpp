@@ -65,6 +65,8 @@ class OptionTable {
     std::function<void()> check;
   };
   void Finish(const boost::program_options::variables_map& vm);
+  // The arguments with each option name spelt as declared ('-' and '_' are interchangeable).
+  [[nodiscard]] std::vector<std::string> Normalized(const std::vector<std::string>& args) const;
 
   std::string usage_;
   std::string summary_;
