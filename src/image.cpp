@@ -70,7 +70,8 @@ std::string TickLabel(double value, double step) {
     std::snprintf(buffer, sizeof buffer, "%.2g", value);
   } else {
     const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
-    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, std::abs(value) < step / 2 ? 0.0 : value);
+    std::snprintf(buffer, sizeof buffer, "%.*f", decimals,
+                  std::abs(value) < step / 2 ? 0.0 : value);
   }
   return buffer;
 }
@@ -139,7 +140,7 @@ void WritePng(const std::string& path, const Image& image) {
   const auto folder = std::filesystem::path(path).parent_path();
   if (!folder.empty() && !std::filesystem::is_directory(folder)) {
     throw Error(path + ": cannot write the picture, the folder " + folder.string() +
-                " does not exist");
+                " does not exist or is not a folder");
   }
   h5::AtomicOutput output(path);
   png_image png{};
@@ -196,8 +197,7 @@ Image GrayTile(std::span<const float> values, int height, int width, const GrayS
   return tile;
 }
 
-Image BarsTile(std::span<const float> values, const GrayScale& scale, int bar_width,
-               int height) {
+Image BarsTile(std::span<const float> values, const GrayScale& scale, int bar_width, int height) {
   ZETA_CHECK(!values.empty() && bar_width > 0 && height > 2, "bars need values and room");
   Image tile = Image::Filled(static_cast<int>(values.size()) * bar_width, height, 1, {24, 24, 24});
   // Bars grow from zero when zero lies inside the scale (signed weights), else from low.
@@ -228,10 +228,9 @@ Image TileGrid(const std::vector<Image>& tiles, const GridLayout& layout) {
                "the tiles of a grid must share size and channels");
   }
   const int n = static_cast<int>(tiles.size());
-  const int columns =
-      layout.columns > 0
-          ? std::min(layout.columns, n)
-          : static_cast<int>(std::ceil(std::sqrt(static_cast<double>(n)) - 1e-9));
+  const int columns = layout.columns > 0
+                          ? std::min(layout.columns, n)
+                          : static_cast<int>(std::ceil(std::sqrt(static_cast<double>(n)) - 1e-9));
   const int rows = (n + columns - 1) / columns;
   const int pad = std::max(layout.padding, 0);
   Image grid = Image::Filled(columns * tw + (columns + 1) * pad, rows * th + (rows + 1) * pad,
@@ -277,8 +276,7 @@ int DrawText(Image* image, int x, int y, const std::string& text, Rgb color, int
   return TextWidth(text, scale);
 }
 
-void DrawLine(Image* image, double x0, double y0, double x1, double y1, Rgb color,
-              int thickness) {
+void DrawLine(Image* image, double x0, double y0, double x1, double y1, Rgb color, int thickness) {
   // Steps of at most one pixel along the longer axis, a square brush at each.
   const double length = std::max(std::abs(x1 - x0), std::abs(y1 - y0));
   const int steps = std::max(1, static_cast<int>(std::ceil(length)));
@@ -331,7 +329,8 @@ Image PlotLines(const std::vector<Series>& series, const PlotOptions& options) {
 
   // Frame: title and legend above, y labels to the left, x labels and name below.
   int label_width = 0;
-  for (double t : y_ticks) label_width = std::max(label_width, TextWidth(TickLabel(t, y_step), kText));
+  for (double t : y_ticks)
+    label_width = std::max(label_width, TextWidth(TickLabel(t, y_step), kText));
   const int line = TextHeight(kText) + 6;
   const int left = 8 + label_width + 6;
   const int right = options.width - 14;

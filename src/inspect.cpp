@@ -13,9 +13,9 @@
 #include "zeta/error.hpp"
 #include "zeta/image.hpp"
 #include "zeta/model.hpp"
+#include "zeta/partition.hpp"
 #include "zeta/pictures.hpp"
 #include "zeta/run.hpp"
-#include "zeta/score.hpp"
 
 namespace zeta {
 namespace {
@@ -76,12 +76,13 @@ hsize_t Elements(const h5::Shape& shape) {
 
 bool Numeric(H5T_class_t cls) { return cls == H5T_INTEGER || cls == H5T_FLOAT; }
 
-H5Attribute ReadAttribute(const h5::File& file, const std::string& object, const std::string& name) {
+H5Attribute ReadAttribute(const h5::File& file, const std::string& object,
+                          const std::string& name) {
   H5Attribute out{name, {}, std::nullopt};
   h5::Handle attribute(
-      H5Aopen_by_name(file.id(), object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
-      H5Aclose);
-  if (!attribute.valid()) throw Error(file.path() + ": " + object + ": unreadable attribute " + name);
+      H5Aopen_by_name(file.id(), object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  if (!attribute.valid())
+    throw Error(file.path() + ": " + object + ": unreadable attribute " + name);
   h5::Handle type(H5Aget_type(attribute.id()), H5Tclose);
   h5::Handle space(H5Aget_space(attribute.id()), H5Sclose);
   const auto shape = SpaceShape(space.id());
@@ -156,7 +157,8 @@ void PrintTree(const std::vector<H5Object>& objects, std::ostream& out) {
   for (const auto& object : objects) {
     char head[160];
     if (object.dataset) {
-      std::string what = object.type + " " + (object.shape.empty() ? "scalar" : ShapeText(object.shape));
+      std::string what =
+          object.type + " " + (object.shape.empty() ? "scalar" : ShapeText(object.shape));
       if (object.number) what += " = " + FormatValue(*object.number);
       if (object.text) what += " = \"" + Shorten(*object.text, 40) + "\"";
       std::snprintf(head, sizeof head, "  %-32s %s", object.path.c_str(), what.c_str());
@@ -260,21 +262,6 @@ void SummariseAttributes(const H5Object* object, std::ostream& out) {
   }
 }
 
-// Numeric scalars of a results file (log Z, its bounds, ESS ...), one per line.
-void SummariseResults(const std::vector<H5Object>& objects, std::ostream& out,
-                      const std::string& indent) {
-  for (const auto& object : objects) {
-    if (object.dataset && object.number) {
-      out << indent << object.path << " = " << FormatValue(*object.number) << "\n";
-    }
-    for (const auto& attribute : object.attributes) {
-      if (attribute.number && object.path != "/") {
-        out << indent << object.path << "@" << attribute.name << " = " << attribute.text << "\n";
-      }
-    }
-  }
-}
-
 std::string FormatOf(const std::vector<H5Object>& objects) {
   return AttributeText(Find(objects, "/"), "format");
 }
@@ -333,7 +320,8 @@ void SummariseRun(const std::string& dir, std::ostream& out) {
                        std::to_string(image.height) + ")");
   }
   if (fs::is_directory(root / "filters")) {
-    const auto n = std::distance(fs::directory_iterator(root / "filters"), fs::directory_iterator());
+    const auto n =
+        std::distance(fs::directory_iterator(root / "filters"), fs::directory_iterator());
     pictures.push_back("filters/ (" + std::to_string(n) + " pictures)");
   }
   if (!pictures.empty()) {
@@ -343,42 +331,58 @@ void SummariseRun(const std::string& dir, std::ostream& out) {
   }
 }
 
-// Files next to a model that hold log Z results (anything but data, models, checkpoints,
-// samples and scores that names a log Z).
+// A results file of 'zeta logz': each estimate with its interval, and whether it belongs to
+// `model` (when given).
+void SummariseLogZ(const std::string& path, const Rbm* model, std::ostream& out) {
+  const LogPartitionReport r = ReadLogPartitionFile(path);
+  out << "  for " << r.model << " (" << r.visible << " x " << r.hidden << ", checksum "
+      << r.model_checksum;
+  if (model != nullptr) {
+    out << (ModelChecksum(*model) == r.model_checksum ? ": this model" : ": NOT this model");
+  }
+  out << "), " << r.ranks << " ranks\n";
+  char line[256];
+  if (r.exact) {
+    std::snprintf(line, sizeof line, "  exact        log Z = %.6f (enumerated %d %s units)\n",
+                  r.exact->log_z, r.exact->plan.units, r.exact->plan.hidden ? "hidden" : "visible");
+    out << line;
+  }
+  for (const auto* ais : {r.ais ? &*r.ais : nullptr, r.reverse ? &*r.reverse : nullptr}) {
+    if (ais == nullptr) continue;
+    std::snprintf(line, sizeof line,
+                  "  %-12s log Z = %.6f, 3-sigma [%.6f, %.6f], ESS %.1f of %lld chains, %lld "
+                  "steps\n",
+                  ais->reverse ? "reverse-ais" : "ais", ais->log_z, ais->log_z_low, ais->log_z_high,
+                  ais->ess, static_cast<long long>(ais->chains),
+                  static_cast<long long>(ais->steps));
+    out << line;
+  }
+  if (const auto gap = r.gap()) out << "  gap (reverse - forward): " << FormatValue(*gap) << "\n";
+}
+
+// Results files of 'zeta logz' next to a model or checkpoint.
 void SummariseLogZNextTo(const std::string& model, std::ostream& out) {
   auto folder = fs::path(model).parent_path();
   if (folder.empty()) folder = ".";
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(folder)) {
     if (entry.is_regular_file() && entry.path().extension() == ".h5" &&
-        !fs::equivalent(entry.path(), model)) {
+        !fs::equivalent(entry.path(), model) && H5Fis_hdf5(entry.path().c_str()) > 0) {
       files.push_back(entry.path());
     }
   }
   std::sort(files.begin(), files.end());
+  const Rbm rbm = ReadModel(model);
   for (const auto& file : files) {
-    if (H5Fis_hdf5(file.c_str()) <= 0) continue;
-    const auto objects = WalkHdf5(file.string());
-    const std::string format = FormatOf(objects);
-    if (format == "zeta-data" || format == "zeta-model" || format == "zeta-checkpoint" ||
-        format == "zeta-samples" || format == "zeta-scores") {
-      continue;
-    }
-    try {
-      const LogPartition log_z = ReadLogPartition(file.string());
-      out << "log Z results in " << file.string() << ": log Z = " << FormatValue(log_z.value)
-          << " (" << log_z.source << ")\n";
-      SummariseResults(objects, out, "  ");
-    } catch (const Error&) {
-      continue;  // an HDF5 file of something else
-    }
+    if (FormatOf(WalkHdf5(file.string())) != "zeta-logz") continue;
+    out << "log Z results in " << file.string() << ":\n";
+    SummariseLogZ(file.string(), &rbm, out);
   }
 }
 
 void InspectHdf5(const std::string& path, std::ostream& out) {
   const auto objects = WalkHdf5(path);
   const std::string format = FormatOf(objects);
-  const H5Object* root = Find(objects, "/");
   if (format == "zeta-data") {
     out << path << ": Zeta data file\n";
     SummariseData(objects, path, out);
@@ -391,16 +395,12 @@ void InspectHdf5(const std::string& path, std::ostream& out) {
   } else if (format == "zeta-scores") {
     out << path << ": Zeta free-energy scores\n";
     SummariseAttributes(Find(objects, "/scores"), out);
+  } else if (format == "zeta-logz") {
+    out << path << ": Zeta log Z results\n";
+    SummariseLogZ(path, nullptr, out);
   } else {
     out << path << ": HDF5 file" << (format.empty() ? "" : " of format " + format) << "\n";
-    SummariseAttributes(root, out);
-    try {
-      const LogPartition log_z = ReadLogPartition(path);
-      out << "  log Z = " << FormatValue(log_z.value) << " (" << log_z.source << ")\n";
-      SummariseResults(objects, out, "  ");
-    } catch (const Error&) {
-      // no log Z: the generic tree below says what the file holds
-    }
+    SummariseAttributes(Find(objects, "/"), out);
   }
   if (format == "zeta-model" || format == "zeta-checkpoint") {
     if (const auto run = RunDirOf(path); !run.empty()) SummariseRun(run, out);
@@ -446,7 +446,8 @@ void Inspect(const std::string& path, std::ostream& out) {
     }
     if (!model.empty()) {
       const auto objects = WalkHdf5(model);
-      out << "\n" << model << ": Zeta " << (FormatOf(objects) == "zeta-model" ? "model" : "checkpoint")
+      out << "\n"
+          << model << ": Zeta " << (FormatOf(objects) == "zeta-model" ? "model" : "checkpoint")
           << "\n";
       SummariseModel(model, objects, out);
       SummariseLogZNextTo(model, out);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "zeta/error.hpp"
@@ -21,73 +22,31 @@ namespace {
 
 int kernel_threads = 1;
 
-// Rows of a 0/1 matrix as lists of the columns that hold a 1: row r owns
-// index[start[r] .. start[r + 1]), in increasing order.
+// Room past the end of an index list: the vector path stores 16 indices at a time.
+constexpr std::size_t kVectorSlack = 16;
+
+// Rows of a 0/1 matrix as lists of columns: row r owns index[start[r] .. start[r + 1]), in
+// increasing order; the columns that hold a 1, or those that hold a 0 when complement[r].
 struct ActiveSets {
   std::vector<uint32_t> index;
   std::vector<uint32_t> start;
+  std::vector<uint8_t> complement;
   std::vector<uint32_t> cursor;  // workspace of Transpose
+  bool any_complement = false;
 };
 
 // Workspace reused by every call on this thread: no allocation once sized.
-ActiveSets& Workspace(int which) {
-  thread_local ActiveSets sets[3];
-  return sets[which];
-}
+struct Workspace {
+  ActiveSets rows;
+  ActiveSets a_columns;
+  ActiveSets b_columns;
+  Matrix transposed;
+  Eigen::VectorXf column_sums;
+};
 
-// Fills *sets with the ones of every row of x; false when an entry is neither 0 nor 1.
-bool BuildRows(const MatrixRef& x, ActiveSets* sets) {
-  const auto rows = static_cast<std::size_t>(x.rows());
-  const auto cols = static_cast<uint32_t>(x.cols());
-  sets->start.resize(rows + 1);
-  sets->index.resize(rows * cols + 16);  // slack: the vector path stores 16 at a time
-  uint32_t* out = sets->index.data();
-  uint32_t n = 0;
-  for (std::size_t r = 0; r < rows; ++r) {
-    sets->start[r] = n;
-    const float* row = x.data() + static_cast<Eigen::Index>(r) * x.outerStride();
-#ifdef ZETA_AVX512
-    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    for (uint32_t c = 0; c < cols; c += 16) {
-      const uint32_t left = cols - c;
-      const __mmask16 valid = left >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1U << left) - 1);
-      const __m512 v = _mm512_maskz_loadu_ps(valid, row + c);
-      const __mmask16 one = _mm512_mask_cmp_ps_mask(valid, v, _mm512_set1_ps(1.0F), _CMP_EQ_OQ);
-      const __mmask16 zero = _mm512_mask_cmp_ps_mask(valid, v, _mm512_setzero_ps(), _CMP_EQ_OQ);
-      if (static_cast<__mmask16>(one | zero) != valid) return false;
-      // Register compress, then a plain store: compress-to-memory is slow on some CPUs.
-      const __m512i columns = _mm512_add_epi32(lane, _mm512_set1_epi32(static_cast<int>(c)));
-      _mm512_storeu_si512(out + n, _mm512_maskz_compress_epi32(one, columns));
-      n += static_cast<uint32_t>(__builtin_popcount(one));
-    }
-#else
-    for (uint32_t c = 0; c < cols; ++c) {
-      if (row[c] == 1.0F) {
-        out[n++] = c;
-      } else if (row[c] != 0.0F) {
-        return false;
-      }
-    }
-#endif
-  }
-  sets->start[rows] = n;
-  return true;
-}
-
-// Column lists from row lists (a counting sort): column c owns the rows that hold a 1 in it,
-// in increasing order.
-void Transpose(const ActiveSets& rows, std::size_t row_count, uint32_t cols, ActiveSets* out) {
-  const uint32_t ones = rows.start[row_count];
-  out->start.assign(cols + 1, 0);
-  for (uint32_t i = 0; i < ones; ++i) ++out->start[rows.index[i] + 1];
-  for (uint32_t c = 0; c < cols; ++c) out->start[c + 1] += out->start[c];
-  out->cursor.assign(out->start.begin(), out->start.end() - 1);
-  out->index.resize(ones + 16);
-  for (std::size_t r = 0; r < row_count; ++r) {
-    for (uint32_t i = rows.start[r]; i < rows.start[r + 1]; ++i) {
-      out->index[out->cursor[rows.index[i]]++] = static_cast<uint32_t>(r);
-    }
-  }
+Workspace& Scratch() {
+  thread_local Workspace workspace;
+  return workspace;
 }
 
 // Rows [first, last) of a range of `count` split into near-equal parts, one per thread.
@@ -101,8 +60,166 @@ std::pair<Eigen::Index, Eigen::Index> ThreadShare(Eigen::Index count) {
 int ThreadsFor(double work) { return work < 2e5 ? 1 : kernel_threads; }
 
 #ifdef ZETA_AVX512
-
 constexpr int kLanes = 16;
+
+inline __mmask16 FirstLanes(Eigen::Index count) {
+  return count >= kLanes ? __mmask16{0xFFFF}
+         : count <= 0    ? __mmask16{0}
+                         : static_cast<__mmask16>((1U << count) - 1);
+}
+#endif
+
+// Appends to out the columns of row[0, cols) equal to `value` (0 or 1); returns how many,
+// or -1 when the row holds something other than 0 and 1.
+int64_t Compress(const float* row, uint32_t cols, float value, uint32_t* out) {
+  uint32_t n = 0;
+#ifdef ZETA_AVX512
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (uint32_t c = 0; c < cols; c += kLanes) {
+    const __mmask16 valid = FirstLanes(cols - c);
+    const __m512 v = _mm512_maskz_loadu_ps(valid, row + c);
+    const __mmask16 one = _mm512_mask_cmp_ps_mask(valid, v, _mm512_set1_ps(1.0F), _CMP_EQ_OQ);
+    const __mmask16 zero = _mm512_mask_cmp_ps_mask(valid, v, _mm512_setzero_ps(), _CMP_EQ_OQ);
+    if (static_cast<__mmask16>(one | zero) != valid) return -1;
+    const __mmask16 take = value == 1.0F ? one : zero;
+    // Register compress, then a plain store: compress-to-memory is slow on some CPUs.
+    const __m512i columns = _mm512_add_epi32(lane, _mm512_set1_epi32(static_cast<int>(c)));
+    _mm512_storeu_si512(out + n, _mm512_maskz_compress_epi32(take, columns));
+    n += static_cast<uint32_t>(__builtin_popcount(take));
+  }
+#else
+  for (uint32_t c = 0; c < cols; ++c) {
+    if (row[c] != 0.0F && row[c] != 1.0F) return -1;
+    if (row[c] == value) out[n++] = c;
+  }
+#endif
+  return n;
+}
+
+// Fills *sets from the rows of x, listing the zeros of a row with more ones than zeros when
+// `complement` allows it; false when an entry is neither 0 nor 1.
+bool BuildRows(const MatrixRef& x, bool complement, ActiveSets* sets) {
+  const auto rows = static_cast<std::size_t>(x.rows());
+  const auto cols = static_cast<uint32_t>(x.cols());
+  sets->start.resize(rows + 1);
+  sets->complement.assign(rows, 0);
+  sets->any_complement = false;
+  sets->index.resize(rows * cols + kVectorSlack);
+  uint32_t n = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    sets->start[r] = n;
+    const float* row = x.data() + static_cast<Eigen::Index>(r) * x.outerStride();
+    int64_t found = Compress(row, cols, 1.0F, sets->index.data() + n);
+    if (found < 0) return false;
+    if (complement && 2 * found > cols) {
+      found = Compress(row, cols, 0.0F, sets->index.data() + n);
+      sets->complement[r] = 1;
+      sets->any_complement = true;
+    }
+    n += static_cast<uint32_t>(found);
+  }
+  sets->start[rows] = n;
+  return true;
+}
+
+// Column lists from (direct) row lists, a counting sort: column c owns the rows that hold a
+// 1 in it, in increasing order.
+void Transpose(const ActiveSets& rows, std::size_t row_count, uint32_t cols, ActiveSets* out) {
+  const uint32_t ones = rows.start[row_count];
+  out->start.assign(cols + 1, 0);
+  for (uint32_t i = 0; i < ones; ++i) ++out->start[rows.index[i] + 1];
+  for (uint32_t c = 0; c < cols; ++c) out->start[c + 1] += out->start[c];
+  out->cursor.assign(out->start.begin(), out->start.end() - 1);
+  out->index.resize(ones + kVectorSlack);
+  for (std::size_t r = 0; r < row_count; ++r) {
+    for (uint32_t i = rows.start[r]; i < rows.start[r + 1]; ++i) {
+      out->index[out->cursor[rows.index[i]]++] = static_cast<uint32_t>(r);
+    }
+  }
+}
+
+#ifdef ZETA_AVX512
+// out[c, r] = in[r, c] for an 8 × 8 tile: unpack pairs, shuffle quads, swap 128-bit halves.
+inline void Transpose8(const float* in, Eigen::Index in_stride, float* out,
+                       Eigen::Index out_stride) {
+  __m256 r[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(in + i * in_stride);
+  __m256 t[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  __m256 q[8];
+  for (int i = 0; i < 2; ++i) {
+    q[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    q[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+    q[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    q[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(out + i * out_stride, _mm256_permute2f128_ps(q[i], q[i + 4], 0x20));
+    _mm256_storeu_ps(out + (i + 4) * out_stride, _mm256_permute2f128_ps(q[i], q[i + 4], 0x31));
+  }
+}
+#endif
+
+// *out = mᵀ: 8 × 8 tiles in groups that stay in L1, groups of rows split over the threads,
+// then the edge rows and columns one by one.
+void TransposeInto(const MatrixRef& m, Matrix* out) {
+  const Eigen::Index rows = m.rows();
+  const Eigen::Index cols = m.cols();
+  out->resize(cols, rows);
+  const float* in = m.data();
+  const Eigen::Index in_stride = m.outerStride();
+  float* dst = out->data();
+#ifdef ZETA_AVX512
+  constexpr Eigen::Index kTile = 8;
+  constexpr Eigen::Index kGroup = 32;
+  const Eigen::Index whole_rows = rows / kTile * kTile;
+  const Eigen::Index whole_cols = cols / kTile * kTile;
+  const Eigen::Index groups = (whole_rows + kGroup - 1) / kGroup;
+#pragma omp parallel num_threads(ThreadsFor(static_cast<double>(m.size()) / 4))
+  {
+    const auto [first, last] = ThreadShare(groups);
+    for (Eigen::Index r0 = first * kGroup; r0 < std::min(last * kGroup, whole_rows); r0 += kGroup) {
+      for (Eigen::Index c0 = 0; c0 < whole_cols; c0 += kGroup) {
+        for (Eigen::Index r = r0; r < std::min(r0 + kGroup, whole_rows); r += kTile) {
+          for (Eigen::Index c = c0; c < std::min(c0 + kGroup, whole_cols); c += kTile) {
+            Transpose8(in + r * in_stride + c, in_stride, dst + c * rows + r, rows);
+          }
+        }
+      }
+    }
+  }
+#else
+  const Eigen::Index whole_rows = 0;
+  const Eigen::Index whole_cols = 0;
+#endif
+  for (Eigen::Index r = 0; r < rows; ++r) {
+    for (Eigen::Index c = r < whole_rows ? whole_cols : 0; c < cols; ++c) {
+      dst[c * rows + r] = in[r * in_stride + c];
+    }
+  }
+}
+
+// Column sums of m in increasing row order (the base of complemented rows).
+void ColumnSums(const MatrixRef& m, Eigen::VectorXf* sums) {
+  sums->setZero(m.cols());
+  for (Eigen::Index r = 0; r < m.rows(); ++r) *sums += m.row(r).transpose();
+}
+
+// A product of 0/1 rows (as lists) with m, and what to do with it.
+struct ProductArgs {
+  const ActiveSets* sets;
+  const MatrixRef* m;
+  const float* column_sums;
+  const float* bias;
+  float beta;
+  Epilogue epilogue;
+  Matrix* out;
+};
+
+#ifdef ZETA_AVX512
 
 // sigmoid(x) = 1 / (1 + e^-x). e^t for t = -x clamped to [-100, 100] (beyond, the result is
 // 0 or 1 in float anyway) as 2^n e^r with n = round(t / ln 2), r = t - n ln 2 in two parts
@@ -111,7 +228,8 @@ constexpr int kLanes = 16;
 inline __m512 Sigmoid16(__m512 x) {
   const __m512 lowest = _mm512_set1_ps(-100.0F);
   const __m512 highest = _mm512_set1_ps(100.0F);
-  const __m512 t = _mm512_min_ps(highest, _mm512_max_ps(lowest, _mm512_sub_ps(_mm512_setzero_ps(), x)));
+  const __m512 t =
+      _mm512_min_ps(highest, _mm512_max_ps(lowest, _mm512_sub_ps(_mm512_setzero_ps(), x)));
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(t, _mm512_set1_ps(1.44269504088896341F)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125F), t);
@@ -128,104 +246,102 @@ inline __m512 Sigmoid16(__m512 x) {
   return _mm512_div_ps(_mm512_set1_ps(1.0F), _mm512_add_ps(_mm512_set1_ps(1.0F), e));
 }
 
-// Lanes of the kU vectors of a column block that lie inside the matrix.
+// acc[u] += m[row, 16u ..] for every row in [begin, end): a sum of selected rows of one
+// column block of kU vectors, the last one masked to the `last` lanes inside the matrix.
 template <int kU>
-void BlockMasks(Eigen::Index first, Eigen::Index cols, __mmask16 (&masks)[kU]) {
-  for (int u = 0; u < kU; ++u) {
-    const Eigen::Index left = cols - first - Eigen::Index{u} * kLanes;
-    masks[u] = left >= kLanes ? __mmask16{0xFFFF}
-               : left <= 0    ? __mmask16{0}
-                              : static_cast<__mmask16>((1U << left) - 1);
-  }
-}
-
-// acc[u] += m[row, first + 16u ..] for every row in [begin, end): a sum of selected rows of
-// one column block, full vectors or masked at the matrix edge.
-template <int kU, bool kEdge>
 inline void AddRows(const float* m, Eigen::Index stride, const uint32_t* begin,
-                    const uint32_t* end, const __mmask16 (&masks)[kU], __m512 (&acc)[kU]) {
+                    const uint32_t* end, __mmask16 last, __m512 (&acc)[kU]) {
   for (const uint32_t* i = begin; i != end; ++i) {
     const float* row = m + static_cast<Eigen::Index>(*i) * stride;
-    for (int u = 0; u < kU; ++u) {
-      const __m512 x = kEdge ? _mm512_maskz_loadu_ps(masks[u], row + u * kLanes)
-                             : _mm512_loadu_ps(row + u * kLanes);
-      acc[u] = _mm512_add_ps(acc[u], x);
-    }
+    for (int u = 0; u + 1 < kU; ++u) acc[u] = _mm512_add_ps(acc[u], _mm512_loadu_ps(row + u * kLanes));
+    acc[kU - 1] =
+        _mm512_add_ps(acc[kU - 1], _mm512_maskz_loadu_ps(last, row + (kU - 1) * kLanes));
   }
 }
 
-template <int kU, bool kEdge>
-void ProductBlock(const ActiveSets& sets, Eigen::Index first_row, Eigen::Index last_row,
-                  const MatrixRef& m, const float* bias, float beta, Eigen::Index c0,
-                  Matrix* out) {
-  __mmask16 masks[kU];
-  BlockMasks<kU>(c0, m.cols(), masks);
-  const __m512 scale = _mm512_set1_ps(beta);
-  for (Eigen::Index r = first_row; r < last_row; ++r) {
-    __m512 acc[kU];
-    for (auto& a : acc) a = _mm512_setzero_ps();
-    AddRows<kU, kEdge>(m.data() + c0, m.outerStride(), sets.index.data() + sets.start[r],
-                       sets.index.data() + sets.start[r + 1], masks, acc);
-    float* dst = out->data() + r * out->cols() + c0;
-    for (int u = 0; u < kU; ++u) {
-      const __m512 b = _mm512_maskz_loadu_ps(masks[u], bias + c0 + u * kLanes);
-      const __m512 x = _mm512_mul_ps(_mm512_add_ps(acc[u], b), scale);
-      _mm512_mask_storeu_ps(dst + u * kLanes, masks[u], Sigmoid16(x));
-    }
-  }
+// Lanes of vector u of a block of kU vectors: all but the last are whole.
+template <int kU>
+inline __mmask16 LaneMask(int u, __mmask16 last) {
+  return u + 1 < kU ? __mmask16{0xFFFF} : last;
 }
 
-// Columns per block of the forward product: 8 vectors keep a block of m (k × 128 floats)
-// in L2 while every row of x passes over it.
+// Calls body.template operator()<kU>(c0, last) for each column block: blocks of kWide
+// vectors, then one block of the vectors left (1 to kWide), its last vector masked.
+template <int kWide, class Body>
+void ForEachColumnBlock(Eigen::Index cols, Body&& body) {
+  constexpr Eigen::Index kBlock = Eigen::Index{kWide} * kLanes;
+  Eigen::Index c0 = 0;
+  for (; c0 + kBlock <= cols; c0 += kBlock) body.template operator()<kWide>(c0, __mmask16{0xFFFF});
+  const Eigen::Index left = cols - c0;
+  if (left == 0) return;
+  const __mmask16 last = FirstLanes(left - (left - 1) / kLanes * kLanes);
+  const auto vectors = static_cast<int>((left + kLanes - 1) / kLanes);
+  [&]<int... kU>(std::integer_sequence<int, kU...>) {
+    ((vectors == kU + 1 ? body.template operator()<kU + 1>(c0, last) : void()), ...);
+  }(std::make_integer_sequence<int, kWide>{});
+}
+
+// Columns per block of the product: 8 vectors keep a block of m (k × 128 floats) in L2
+// while every row of x passes over it.
 constexpr int kProductVectors = 8;
 
-void Product(const ActiveSets& sets, Eigen::Index first_row, Eigen::Index last_row,
-             const MatrixRef& m, const float* bias, float beta, Matrix* out) {
-  constexpr Eigen::Index kBlock = kProductVectors * kLanes;
-  for (Eigen::Index c0 = 0; c0 < m.cols(); c0 += kBlock) {
-    if (c0 + kBlock <= m.cols()) {
-      ProductBlock<kProductVectors, false>(sets, first_row, last_row, m, bias, beta, c0, out);
-    } else {
-      ProductBlock<kProductVectors, true>(sets, first_row, last_row, m, bias, beta, c0, out);
+void Product(const ProductArgs& a, Eigen::Index first_row, Eigen::Index last_row) {
+  const ActiveSets& sets = *a.sets;
+  const __m512 scale = _mm512_set1_ps(a.beta);
+  ForEachColumnBlock<kProductVectors>(a.m->cols(), [&]<int kU>(Eigen::Index c0, __mmask16 last) {
+    for (Eigen::Index r = first_row; r < last_row; ++r) {
+      __m512 acc[kU];
+      for (auto& x : acc) x = _mm512_setzero_ps();
+      AddRows<kU>(a.m->data() + c0, a.m->outerStride(), sets.index.data() + sets.start[r],
+                  sets.index.data() + sets.start[r + 1], last, acc);
+      const bool complement = sets.complement[static_cast<std::size_t>(r)] != 0;
+      float* dst = a.out->data() + r * a.out->cols() + c0;
+      for (int u = 0; u < kU; ++u) {
+        const __mmask16 lanes = LaneMask<kU>(u, last);
+        __m512 sum = acc[u];
+        if (complement) {
+          sum = _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, a.column_sums + c0 + u * kLanes), sum);
+        }
+        const __m512 b = _mm512_maskz_loadu_ps(lanes, a.bias + c0 + u * kLanes);
+        __m512 x = _mm512_mul_ps(_mm512_add_ps(sum, b), scale);
+        if (a.epilogue == Epilogue::kSigmoid) x = Sigmoid16(x);
+        _mm512_mask_storeu_ps(dst + u * kLanes, lanes, x);
+      }
     }
-  }
+  });
 }
 
 // Columns per block of the statistics: 4 vectors keep a block of p and of q (rows × 64
 // floats each) near L1 while every column of a and b passes over it.
 constexpr int kStatisticsVectors = 4;
 
-template <int kU, bool kEdge>
-void StatisticsBlock(const ActiveSets& a, const MatrixRef& p, const ActiveSets& b,
-                     const MatrixRef& q, Eigen::Index first, Eigen::Index last, Eigen::Index c0,
-                     Eigen::Ref<Matrix>* out) {
-  __mmask16 masks[kU];
-  BlockMasks<kU>(c0, p.cols(), masks);
-  for (Eigen::Index i = first; i < last; ++i) {
-    __m512 plus[kU];
-    __m512 minus[kU];
-    for (auto& x : plus) x = _mm512_setzero_ps();
-    for (auto& x : minus) x = _mm512_setzero_ps();
-    AddRows<kU, kEdge>(p.data() + c0, p.outerStride(), a.index.data() + a.start[i],
-                       a.index.data() + a.start[i + 1], masks, plus);
-    AddRows<kU, kEdge>(q.data() + c0, q.outerStride(), b.index.data() + b.start[i],
-                       b.index.data() + b.start[i + 1], masks, minus);
-    float* dst = out->data() + i * out->outerStride() + c0;
-    for (int u = 0; u < kU; ++u) {
-      _mm512_mask_storeu_ps(dst + u * kLanes, masks[u], _mm512_sub_ps(plus[u], minus[u]));
+void Statistics(const ActiveSets& a, const MatrixRef& p, const ActiveSets& b, const MatrixRef& q,
+                Eigen::Index first, Eigen::Index last_column, Eigen::Ref<Matrix>* out) {
+  ForEachColumnBlock<kStatisticsVectors>(p.cols(), [&]<int kU>(Eigen::Index c0, __mmask16 last) {
+    for (Eigen::Index i = first; i < last_column; ++i) {
+      __m512 plus[kU];
+      __m512 minus[kU];
+      for (auto& x : plus) x = _mm512_setzero_ps();
+      for (auto& x : minus) x = _mm512_setzero_ps();
+      AddRows<kU>(p.data() + c0, p.outerStride(), a.index.data() + a.start[i],
+                  a.index.data() + a.start[i + 1], last, plus);
+      AddRows<kU>(q.data() + c0, q.outerStride(), b.index.data() + b.start[i],
+                  b.index.data() + b.start[i + 1], last, minus);
+      float* dst = out->data() + i * out->outerStride() + c0;
+      for (int u = 0; u < kU; ++u) {
+        _mm512_mask_storeu_ps(dst + u * kLanes, LaneMask<kU>(u, last),
+                              _mm512_sub_ps(plus[u], minus[u]));
+      }
     }
-  }
+  });
 }
 
-void Statistics(const ActiveSets& a, const MatrixRef& p, const ActiveSets& b, const MatrixRef& q,
-                Eigen::Index first, Eigen::Index last, Eigen::Ref<Matrix>* out) {
-  constexpr Eigen::Index kBlock = kStatisticsVectors * kLanes;
-  for (Eigen::Index c0 = 0; c0 < p.cols(); c0 += kBlock) {
-    if (c0 + kBlock <= p.cols()) {
-      StatisticsBlock<kStatisticsVectors, false>(a, p, b, q, first, last, c0, out);
-    } else {
-      StatisticsBlock<kStatisticsVectors, true>(a, p, b, q, first, last, c0, out);
-    }
+void SigmoidRow(const float* bias, float beta, Eigen::Index cols, float* row) {
+  for (Eigen::Index c = 0; c < cols; c += kLanes) {
+    const __mmask16 valid = FirstLanes(cols - c);
+    const __m512 v =
+        _mm512_add_ps(_mm512_maskz_loadu_ps(valid, row + c), _mm512_maskz_loadu_ps(valid, bias + c));
+    _mm512_mask_storeu_ps(row + c, valid, Sigmoid16(_mm512_mul_ps(v, _mm512_set1_ps(beta))));
   }
 }
 
@@ -233,17 +349,22 @@ void Statistics(const ActiveSets& a, const MatrixRef& p, const ActiveSets& b, co
 
 inline float Sigmoid(float x) { return 1.0F / (1.0F + std::exp(-x)); }
 
-void Product(const ActiveSets& sets, Eigen::Index first_row, Eigen::Index last_row,
-             const MatrixRef& m, const float* bias, float beta, Matrix* out) {
-  const Eigen::Index cols = m.cols();
+void Product(const ProductArgs& a, Eigen::Index first_row, Eigen::Index last_row) {
+  const Eigen::Index cols = a.m->cols();
+  const ActiveSets& sets = *a.sets;
   for (Eigen::Index r = first_row; r < last_row; ++r) {
-    float* dst = out->data() + r * cols;
+    float* dst = a.out->data() + r * cols;
     std::fill(dst, dst + cols, 0.0F);
     for (uint32_t i = sets.start[r]; i < sets.start[r + 1]; ++i) {
-      const float* row = m.data() + static_cast<Eigen::Index>(sets.index[i]) * m.outerStride();
+      const float* row = a.m->data() + static_cast<Eigen::Index>(sets.index[i]) * a.m->outerStride();
       for (Eigen::Index c = 0; c < cols; ++c) dst[c] += row[c];
     }
-    for (Eigen::Index c = 0; c < cols; ++c) dst[c] = Sigmoid((dst[c] + bias[c]) * beta);
+    const bool complement = sets.complement[static_cast<std::size_t>(r)] != 0;
+    for (Eigen::Index c = 0; c < cols; ++c) {
+      const float sum = complement ? a.column_sums[c] - dst[c] : dst[c];
+      const float x = (sum + a.bias[c]) * a.beta;
+      dst[c] = a.epilogue == Epilogue::kSigmoid ? Sigmoid(x) : x;
+    }
   }
 }
 
@@ -262,10 +383,14 @@ void Statistics(const ActiveSets& a, const MatrixRef& p, const ActiveSets& b, co
     }
     for (uint32_t j = b.start[i]; j < b.start[i + 1]; ++j) {
       const float* row = q.data() + static_cast<Eigen::Index>(b.index[j]) * q.outerStride();
-      for (Eigen::Index c = 0; c < cols; ++c) minus[c] += row[c];
+      for (Eigen::Index c = 0; c < cols; ++c) minus[static_cast<std::size_t>(c)] += row[c];
     }
     for (Eigen::Index c = 0; c < cols; ++c) dst[c] -= minus[static_cast<std::size_t>(c)];
   }
+}
+
+void SigmoidRow(const float* bias, float beta, Eigen::Index cols, float* row) {
+  for (Eigen::Index c = 0; c < cols; ++c) row[c] = Sigmoid((row[c] + bias[c]) * beta);
 }
 
 #endif
@@ -284,22 +409,54 @@ bool IsBinary(const MatrixRef& x) {
   return true;
 }
 
-bool BinaryProductSigmoid(const MatrixRef& x, const MatrixRef& m,
-                          const Eigen::Ref<const Eigen::VectorXf>& bias, float beta,
-                          Matrix* out) {
-  ZETA_CHECK(x.cols() == m.rows() && bias.size() == m.cols(),
-             "product shapes must agree: x [rows, k], m [k, n], bias [n]");
-  ActiveSets& sets = Workspace(0);
-  if (!BuildRows(x, &sets)) return false;
-  out->resize(x.rows(), m.cols());
-  const Eigen::Index rows = x.rows();
-  const double work = static_cast<double>(sets.start[static_cast<std::size_t>(rows)]) *
-                      static_cast<double>(m.cols());
+namespace {
+
+// The product of rows already in scratch.rows with m, split over the threads.
+void RunProduct(const Workspace& scratch, const MatrixRef& m,
+                const Eigen::Ref<const Eigen::VectorXf>& bias, float beta, Epilogue epilogue,
+                Matrix* out) {
+  const ActiveSets& sets = scratch.rows;
+  const auto rows = static_cast<Eigen::Index>(sets.complement.size());
+  out->resize(rows, m.cols());
+  const ProductArgs args{.sets = &sets,
+                         .m = &m,
+                         .column_sums = scratch.column_sums.data(),
+                         .bias = bias.data(),
+                         .beta = beta,
+                         .epilogue = epilogue,
+                         .out = out};
+  const double work = static_cast<double>(sets.start.back()) * static_cast<double>(m.cols());
 #pragma omp parallel num_threads(ThreadsFor(work))
   {
     const auto [first, last] = ThreadShare(rows);
-    Product(sets, first, last, m, bias.data(), beta, out);
+    Product(args, first, last);
   }
+}
+
+}  // namespace
+
+bool BinaryProduct(const MatrixRef& x, const MatrixRef& m,
+                   const Eigen::Ref<const Eigen::VectorXf>& bias, float beta, Epilogue epilogue,
+                   Matrix* out) {
+  ZETA_CHECK(x.cols() == m.rows() && bias.size() == m.cols(),
+             "product shapes must agree: x [rows, k], m [k, n], bias [n]");
+  Workspace& scratch = Scratch();
+  if (!BuildRows(x, /*complement=*/true, &scratch.rows)) return false;
+  if (scratch.rows.any_complement) ColumnSums(m, &scratch.column_sums);
+  RunProduct(scratch, m, bias, beta, epilogue, out);
+  return true;
+}
+
+bool BinaryProductTransposed(const MatrixRef& x, const MatrixRef& mt,
+                             const Eigen::Ref<const Eigen::VectorXf>& bias, float beta,
+                             Epilogue epilogue, Matrix* out) {
+  ZETA_CHECK(x.cols() == mt.cols() && bias.size() == mt.rows(),
+             "product shapes must agree: x [rows, k], mt [n, k], bias [n]");
+  Workspace& scratch = Scratch();
+  if (!BuildRows(x, /*complement=*/true, &scratch.rows)) return false;
+  TransposeInto(mt, &scratch.transposed);
+  if (scratch.rows.any_complement) ColumnSums(scratch.transposed, &scratch.column_sums);
+  RunProduct(scratch, scratch.transposed, bias, beta, epilogue, out);
   return true;
 }
 
@@ -308,46 +465,29 @@ bool BinaryWeightStatistics(const MatrixRef& a, const MatrixRef& p, const Matrix
   ZETA_CHECK(a.rows() == p.rows() && b.rows() == q.rows() && a.cols() == b.cols() &&
                  p.cols() == q.cols() && out.rows() == a.cols() && out.cols() == p.cols(),
              "statistics shapes must agree: a, b [rows, k], p, q [rows, n], out [k, n]");
-  ActiveSets& rows = Workspace(0);
-  ActiveSets& a_columns = Workspace(1);
-  ActiveSets& b_columns = Workspace(2);
+  Workspace& scratch = Scratch();
   const auto k = static_cast<uint32_t>(a.cols());
-  if (!BuildRows(a, &rows)) return false;
-  Transpose(rows, static_cast<std::size_t>(a.rows()), k, &a_columns);
-  if (!BuildRows(b, &rows)) return false;
-  Transpose(rows, static_cast<std::size_t>(b.rows()), k, &b_columns);
-  const double work = static_cast<double>(a_columns.start[k] + b_columns.start[k]) *
+  if (!BuildRows(a, /*complement=*/false, &scratch.rows)) return false;
+  Transpose(scratch.rows, static_cast<std::size_t>(a.rows()), k, &scratch.a_columns);
+  if (!BuildRows(b, /*complement=*/false, &scratch.rows)) return false;
+  Transpose(scratch.rows, static_cast<std::size_t>(b.rows()), k, &scratch.b_columns);
+  const double work = static_cast<double>(scratch.a_columns.start[k] + scratch.b_columns.start[k]) *
                       static_cast<double>(p.cols());
 #pragma omp parallel num_threads(ThreadsFor(work))
   {
     const auto [first, last] = ThreadShare(a.cols());
-    Statistics(a_columns, p, b_columns, q, first, last, &out);
+    Statistics(scratch.a_columns, p, scratch.b_columns, q, first, last, &out);
   }
   return true;
 }
 
 void BiasSigmoidRows(const Eigen::Ref<const Eigen::VectorXf>& bias, float beta, Matrix* x) {
   ZETA_CHECK(bias.size() == x->cols(), "bias size must equal the columns");
-  const Eigen::Index rows = x->rows();
   const Eigen::Index cols = x->cols();
-#pragma omp parallel num_threads(ThreadsFor(static_cast<double>(rows) * cols * 8))
+#pragma omp parallel num_threads(ThreadsFor(static_cast<double>(x->size()) * 8))
   {
-    const auto [first, last] = ThreadShare(rows);
-    for (Eigen::Index r = first; r < last; ++r) {
-      float* row = x->data() + r * cols;
-#ifdef ZETA_AVX512
-      for (Eigen::Index c = 0; c < cols; c += kLanes) {
-        const Eigen::Index left = cols - c;
-        const __mmask16 valid =
-            left >= kLanes ? __mmask16{0xFFFF} : static_cast<__mmask16>((1U << left) - 1);
-        const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(valid, row + c),
-                                       _mm512_maskz_loadu_ps(valid, bias.data() + c));
-        _mm512_mask_storeu_ps(row + c, valid, Sigmoid16(_mm512_mul_ps(v, _mm512_set1_ps(beta))));
-      }
-#else
-      for (Eigen::Index c = 0; c < cols; ++c) row[c] = Sigmoid((row[c] + bias[c]) * beta);
-#endif
-    }
+    const auto [first, last] = ThreadShare(x->rows());
+    for (Eigen::Index r = first; r < last; ++r) SigmoidRow(bias.data(), beta, cols, x->data() + r * cols);
   }
 }
 

@@ -24,9 +24,9 @@ Rbm::Rbm(int visible, int hidden) : nv_(visible), nh_(hidden) {
 
 bool Rbm::AllFinite() const {
   // x - x is 0 for a finite x and NaN for inf or NaN; the loop vectorises, isfinite does not.
-  bool finite = true;
-  for (float x : params_) finite &= (x - x == 0.0F);
-  return finite;
+  int bad = 0;
+  for (float x : params_) bad |= (x - x == 0.0F) ? 0 : 1;
+  return bad == 0;
 }
 
 double Softplus(double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::abs(x))); }
@@ -53,7 +53,7 @@ void HiddenProbabilities(const Rbm& rbm, const MatrixRef& v, Matrix* p, float be
   ZETA_CHECK(v.cols() == rbm.visible(), "batch width must equal the visible units");
   // 0/1 states (data, samples, chains) take the sparse product; its rows are independent
   // of each other by construction.
-  if (BinaryProductSigmoid(v, rbm.weights(), rbm.hidden_bias(), beta, p)) return;
+  if (BinaryProduct(v, rbm.weights(), rbm.hidden_bias(), beta, Epilogue::kSigmoid, p)) return;
   p->resize(v.rows(), rbm.hidden());
   BlockedProduct(v, rbm.weights(), block_rows, p);
   BiasSigmoidRows(rbm.hidden_bias(), beta, p);
@@ -61,6 +61,10 @@ void HiddenProbabilities(const Rbm& rbm, const MatrixRef& v, Matrix* p, float be
 
 void VisibleProbabilities(const Rbm& rbm, const MatrixRef& h, Matrix* p, int block_rows) {
   ZETA_CHECK(h.cols() == rbm.hidden(), "batch width must equal the hidden units");
+  if (BinaryProductTransposed(h, rbm.weights(), rbm.visible_bias(), 1.0F, Epilogue::kSigmoid,
+                              p)) {
+    return;
+  }
   p->resize(h.rows(), rbm.visible());
   BlockedProduct(h, rbm.weights().transpose(), block_rows, p);
   BiasSigmoidRows(rbm.visible_bias(), 1.0F, p);

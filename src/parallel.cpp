@@ -194,17 +194,17 @@ bool ToFixedPoint(std::span<const float> values, int fraction_bits, std::span<in
   // Headroom: 2^16 addends of magnitude below 2^46 stay below 2^62.
   const double scale = std::ldexp(1.0, fraction_bits);
   const double limit = std::ldexp(1.0, 46);
-  bool ok = true;
+  // Rounds half away from zero like llround, in a form that vectorises: a float times a
+  // power of two below 2^46, plus or minus 1/2, is exact in double (under 53 significant
+  // bits), and the conversion truncates toward zero.
+  int bad = 0;
   for (std::size_t i = 0; i < values.size(); ++i) {
     const double scaled = static_cast<double>(values[i]) * scale;
-    if (!(std::abs(scaled) < limit)) {  // also catches NaN
-      ok = false;
-      out[i] = 0;
-    } else {
-      out[i] = static_cast<int64_t>(std::llround(scaled));
-    }
+    const bool fits = std::abs(scaled) < limit;  // false for NaN
+    bad |= fits ? 0 : 1;
+    out[i] = static_cast<int64_t>(fits ? scaled + std::copysign(0.5, scaled) : 0.0);
   }
-  return ok;
+  return bad == 0;
 }
 
 double FromFixedPoint(int64_t value, int fraction_bits) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 
 #include "zeta/error.hpp"
@@ -74,62 +75,71 @@ namespace ei = Eigen::internal;
 using Packet = ei::packet_traits<float>::type;
 constexpr int kLanes = ei::packet_traits<float>::size;
 #ifdef EIGEN_VECTORIZE_AVX512
-constexpr int kPackets = 4;  // 4 rows x 4 packets of accumulators fit the 32 vector registers
+constexpr int kWidePackets = 4;  // 4 rows x 4 packets of accumulators fit 32 vector registers
 #else
-constexpr int kPackets = 2;
+constexpr int kWidePackets = 2;
 #endif
-constexpr Eigen::Index kTile = kLanes * kPackets;
 
-Eigen::Index PaddedWidth(Eigen::Index n) { return (n + kTile - 1) / kTile * kTile; }
+Eigen::Index PaddedWidth(Eigen::Index n) { return (n + kLanes - 1) / kLanes * kLanes; }
 
-// out[r, j] = bias[j] + Σ_i s[r, i] w[i, j] for Rows consecutive rows and one tile of kTile
+// out[r, j] = bias[j] + Σ_i s[r, i] w[i, j] for Rows consecutive rows and Packets packets of
 // columns, with one multiply-add per i in increasing i. Row strides: depth for s, width for
 // w and out.
-template <int Rows>
+template <int Rows, int Packets>
 void ProductTile(const float* s, Eigen::Index depth, const float* w, Eigen::Index width,
                  const float* bias, float* out) {
-  Packet acc[Rows][kPackets];
-  for (int p = 0; p < kPackets; ++p) {
+  Packet acc[Rows][Packets];
+  for (int p = 0; p < Packets; ++p) {
     const Packet b = ei::ploadu<Packet>(bias + p * kLanes);
     for (int r = 0; r < Rows; ++r) acc[r][p] = b;
   }
   for (Eigen::Index i = 0; i < depth; ++i) {
     const float* row = w + i * width;
-    Packet wp[kPackets];
-    for (int p = 0; p < kPackets; ++p) wp[p] = ei::ploadu<Packet>(row + p * kLanes);
+    Packet wp[Packets];
+    for (int p = 0; p < Packets; ++p) wp[p] = ei::ploadu<Packet>(row + p * kLanes);
     for (int r = 0; r < Rows; ++r) {
       const Packet sv = ei::pset1<Packet>(s[r * depth + i]);
-      for (int p = 0; p < kPackets; ++p) acc[r][p] = ei::pmadd(sv, wp[p], acc[r][p]);
+      for (int p = 0; p < Packets; ++p) acc[r][p] = ei::pmadd(sv, wp[p], acc[r][p]);
     }
   }
   for (int r = 0; r < Rows; ++r) {
-    for (int p = 0; p < kPackets; ++p) ei::pstoreu(out + r * width + p * kLanes, acc[r][p]);
+    for (int p = 0; p < Packets; ++p) ei::pstoreu(out + r * width + p * kLanes, acc[r][p]);
   }
 }
 
-// *out = bias + s w, row by row, where w and out have a multiple of kTile columns (padded
-// with zeros). Every entry is the same sequence of multiply-adds whatever the number of
-// rows, so a chain's values do not depend on which other chains share the call. OpenBLAS's
-// GEMM does not give that: its blocking changes the order of the sums with the row count,
-// which would make AIS depend on how chains are spread over ranks.
-void Product(const Matrix& s, const Matrix& w, const Eigen::VectorXf& bias, Matrix* out) {
+template <int Packets>
+void ProductColumns(const Matrix& s, const Matrix& w, const Eigen::VectorXf& bias,
+                    Eigen::Index j0, Matrix* out) {
   const Eigen::Index rows = s.rows();
   const Eigen::Index depth = s.cols();
   const Eigen::Index width = w.cols();
-  ZETA_CHECK(w.rows() == depth && width % kTile == 0 && bias.size() == width &&
-                 out->rows() == rows && out->cols() == width,
-             "product operands must match and be padded to whole tiles");
-  for (Eigen::Index j0 = 0; j0 < width; j0 += kTile) {
-    Eigen::Index r = 0;
-    for (; r + 4 <= rows; r += 4) {
-      ProductTile<4>(s.data() + r * depth, depth, w.data() + j0, width, bias.data() + j0,
-                     out->data() + r * width + j0);
-    }
-    for (; r < rows; ++r) {
-      ProductTile<1>(s.data() + r * depth, depth, w.data() + j0, width, bias.data() + j0,
-                     out->data() + r * width + j0);
-    }
+  Eigen::Index r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    ProductTile<4, Packets>(s.data() + r * depth, depth, w.data() + j0, width, bias.data() + j0,
+                            out->data() + r * width + j0);
   }
+  for (; r < rows; ++r) {
+    ProductTile<1, Packets>(s.data() + r * depth, depth, w.data() + j0, width, bias.data() + j0,
+                            out->data() + r * width + j0);
+  }
+}
+
+// *out = bias + s w, row by row, where w and out have a whole number of packets of columns
+// (padded with zeros). Every entry is the same sequence of multiply-adds whatever the
+// number of rows and whichever tile holds it, so a chain's values do not depend on which
+// other chains share the call. OpenBLAS's GEMM does not give that: its blocking changes
+// the order of the sums with the row count, which would make AIS depend on how chains are
+// spread over ranks.
+void Product(const Matrix& s, const Matrix& w, const Eigen::VectorXf& bias, Matrix* out) {
+  const Eigen::Index width = w.cols();
+  ZETA_CHECK(w.rows() == s.cols() && width % kLanes == 0 && bias.size() == width &&
+                 out->rows() == s.rows() && out->cols() == width,
+             "product operands must match and be padded to whole packets");
+  Eigen::Index j0 = 0;
+  for (; j0 + kWidePackets * kLanes <= width; j0 += kWidePackets * kLanes) {
+    ProductColumns<kWidePackets>(s, w, bias, j0, out);
+  }
+  for (; j0 < width; j0 += kLanes) ProductColumns<1>(s, w, bias, j0, out);
 }
 
 // Chains of one rank moving along a ladder of inverse temperatures, with their log
@@ -583,6 +593,13 @@ std::string ModelChecksum(const Rbm& rbm) {
 std::optional<double> LogPartitionReport::gap() const {
   if (!ais || !reverse) return std::nullopt;
   return reverse->log_z - ais->log_z;
+}
+
+std::string ResultsPathNextTo(const std::string& model, const std::string& kind) {
+  std::filesystem::path path(model);
+  if (path.extension() == ".h5") path.replace_extension();
+  path += "." + kind + ".h5";
+  return path.string();
 }
 
 void WriteLogPartitionFile(const std::string& path, const LogPartitionReport& report) {

@@ -86,9 +86,10 @@ Image FilterPicture(const Rbm& rbm, const TileShape& shape) {
 Image SamplePicture(const Matrix& means, const TileShape& shape, int columns) {
   ZETA_CHECK(means.rows() > 0, "a sample picture needs at least one sample");
   std::vector<Image> tiles;
-  for (Eigen::Index r = 0; r < means.rows(); ++r) tiles.push_back(VectorTile(RowOf(means, r), shape, {}));
-  return TileGrid(tiles, {.columns = shape.image() ? columns : 1, .padding = 1,
-                          .background = {64, 64, 64}});
+  for (Eigen::Index r = 0; r < means.rows(); ++r)
+    tiles.push_back(VectorTile(RowOf(means, r), shape, {}));
+  return TileGrid(
+      tiles, {.columns = shape.image() ? columns : 1, .padding = 1, .background = {64, 64, 64}});
 }
 
 Image SnapshotPicture(const std::vector<Matrix>& snapshots, const TileShape& shape) {
@@ -96,10 +97,12 @@ Image SnapshotPicture(const std::vector<Matrix>& snapshots, const TileShape& sha
              "a snapshot picture needs at least one snapshot of one chain");
   std::vector<Image> tiles;
   for (Eigen::Index chain = 0; chain < snapshots.front().rows(); ++chain) {
-    for (const auto& snapshot : snapshots) tiles.push_back(VectorTile(RowOf(snapshot, chain), shape, {}));
+    for (const auto& snapshot : snapshots)
+      tiles.push_back(VectorTile(RowOf(snapshot, chain), shape, {}));
   }
-  return TileGrid(tiles, {.columns = static_cast<int>(snapshots.size()), .padding = 1,
-                          .background = {64, 64, 64}});
+  return TileGrid(
+      tiles,
+      {.columns = static_cast<int>(snapshots.size()), .padding = 1, .background = {64, 64, 64}});
 }
 
 std::vector<double> CsvTable::Column(const std::string& name) const {
@@ -141,8 +144,8 @@ Image LearningCurvePicture(const CsvTable& metrics) {
   for (std::size_t i = 0; i < gap.size(); ++i) gap[i] = heldout[i] - train[i];
   const bool have_heldout =
       std::any_of(gap.begin(), gap.end(), [](double g) { return std::isfinite(g); });
-  const PlotOptions panel{.width = kPanelWidth, .height = kPanelHeight, .title = {},
-                          .x_label = "epoch"};
+  const PlotOptions panel{
+      .width = kPanelWidth, .height = kPanelHeight, .title = {}, .x_label = "epoch"};
   auto with_title = [&](const std::string& title) {
     PlotOptions options = panel;
     options.title = title;
@@ -151,14 +154,15 @@ Image LearningCurvePicture(const CsvTable& metrics) {
   std::vector<Image> panels;
   panels.push_back(PlotLines({{"train", epoch, metrics.Column("reconstruction_error"), kBlue}},
                              with_title("reconstruction error")));
-  panels.push_back(PlotLines({{"held-out (train if none)", epoch,
-                               metrics.Column("pseudo_log_likelihood"), kBlue}},
-                             with_title("pseudo-log-likelihood")));
-  panels.push_back(PlotLines({{"train", epoch, train, kBlue}, {"held-out", epoch, heldout, kOrange}},
-                             with_title("mean free energy")));
-  panels.push_back(PlotLines({{"held-out - train", epoch, gap, kOrange}},
-                             with_title(have_heldout ? "free-energy gap"
-                                                     : "free-energy gap: no held-out split")));
+  panels.push_back(PlotLines(
+      {{"held-out (train if none)", epoch, metrics.Column("pseudo_log_likelihood"), kBlue}},
+      with_title("pseudo-log-likelihood")));
+  panels.push_back(
+      PlotLines({{"train", epoch, train, kBlue}, {"held-out", epoch, heldout, kOrange}},
+                with_title("mean free energy")));
+  panels.push_back(PlotLines(
+      {{"held-out - train", epoch, gap, kOrange}},
+      with_title(have_heldout ? "free-energy gap" : "free-energy gap: no held-out split")));
   return TileGrid(panels, {.columns = 2, .padding = 4, .background = {200, 200, 200}});
 }
 

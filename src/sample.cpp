@@ -38,8 +38,8 @@ Matrix StartStates(const Rbm& rbm, const SampleConfig& config, const Range& mine
   Matrix start(mine.size(), rbm.visible());
   if (config.start == "random") {
     const Matrix half = Matrix::Constant(mine.size(), rbm.visible(), 0.5F);
-    SampleRows(half, config.seed, Stream::kSample, static_cast<uint64_t>(mine.first), 0,
-               kStartSub, &start);
+    SampleRows(half, config.seed, Stream::kSample, static_cast<uint64_t>(mine.first), 0, kStartSub,
+               &start);
     return start;
   }
   const SplitInfo info = ReadSplitInfo(config.data, config.split);
@@ -62,9 +62,8 @@ std::vector<int64_t> SnapshotSweeps(int64_t total, int64_t count) {
   ZETA_CHECK(count >= 0 && count <= total, "snapshots must not outnumber the sweeps");
   std::vector<int64_t> sweeps;
   for (int64_t k = 0; k < count; ++k) {
-    sweeps.push_back(static_cast<int64_t>(std::llround(static_cast<double>(k + 1) *
-                                                        static_cast<double>(total) /
-                                                        static_cast<double>(count))));
+    sweeps.push_back(static_cast<int64_t>(std::llround(
+        static_cast<double>(k + 1) * static_cast<double>(total) / static_cast<double>(count))));
   }
   return sweeps;
 }
@@ -139,8 +138,9 @@ ChainSamples SampleChains(const Communicator& comm, const Rbm& rbm, const Sample
     const Range theirs = SplitEvenly(config.chains, comm.size(), r);
     const auto block = static_cast<std::size_t>(theirs.size()) * nv;
     for (std::size_t s = 0; s < steps; ++s) {
-      const auto to = (s * static_cast<std::size_t>(config.chains) +
-                       static_cast<std::size_t>(theirs.first)) * nv;
+      const auto to =
+          (s * static_cast<std::size_t>(config.chains) + static_cast<std::size_t>(theirs.first)) *
+          nv;
       std::copy_n(gathered.begin() + static_cast<std::ptrdiff_t>(from), block,
                   all.states.begin() + static_cast<std::ptrdiff_t>(to));
       from += block;
@@ -149,8 +149,8 @@ ChainSamples SampleChains(const Communicator& comm, const Rbm& rbm, const Sample
   return all;
 }
 
-void WriteSamples(const std::string& path, const ChainSamples& samples,
-                  const SampleConfig& config, const std::string& model) {
+void WriteSamples(const std::string& path, const ChainSamples& samples, const SampleConfig& config,
+                  const std::string& model) {
   const auto chains = static_cast<hsize_t>(samples.means.rows());
   const auto nv = static_cast<hsize_t>(samples.means.cols());
   h5::AtomicOutput output(path);
@@ -167,7 +167,8 @@ void WriteSamples(const std::string& path, const ChainSamples& samples,
                       {chains, nv});
     if (!samples.snapshots.empty()) {
       std::vector<float> snapshots;
-      for (const auto& s : samples.snapshots) snapshots.insert(snapshots.end(), s.data(), s.data() + s.size());
+      for (const auto& s : samples.snapshots)
+        snapshots.insert(snapshots.end(), s.data(), s.data() + s.size());
       file.Write<float>("/samples/snapshots", snapshots,
                         {static_cast<hsize_t>(samples.snapshots.size()), chains, nv});
       file.Write<int64_t>("/samples/snapshot_sweeps", samples.snapshot_sweeps,

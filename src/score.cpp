@@ -2,7 +2,6 @@
 #include "zeta/score.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -11,25 +10,15 @@
 
 #include "zeta/error.hpp"
 #include "zeta/hdf5.hpp"
-#include "zeta/inspect.hpp"
 #include "zeta/options.hpp"
+#include "zeta/partition.hpp"
 #include "zeta/run.hpp"
 #include "zeta/version.hpp"
 
 namespace zeta {
 namespace {
 
-bool IsLogZName(const std::string& name) {
-  return name == "log_z" || name == "logz" || name == "log_partition";
-}
-
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-std::optional<LogPartition> LogZFromText(const std::string& path) {
+std::optional<double> NumberInText(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw Error(path + ": cannot open for reading");
   std::string word;
@@ -37,8 +26,8 @@ std::optional<LogPartition> LogZFromText(const std::string& path) {
   if (!(in >> word) || (in >> extra)) return std::nullopt;
   char* end = nullptr;
   const double value = std::strtod(word.c_str(), &end);
-  if (end == word.c_str() || *end != '\0') return std::nullopt;
-  return LogPartition{value, path};
+  if (end == word.c_str() || *end != '\0' || !std::isfinite(value)) return std::nullopt;
+  return value;
 }
 
 }  // namespace
@@ -58,8 +47,7 @@ std::vector<double> ScoreRows(const Communicator& comm, const Rbm& rbm, const Sp
   comm.Collectively([&] {
     if (split.cols != rbm.visible()) {
       throw Error(split.file + ": /" + split.split + " has " + std::to_string(split.cols) +
-                  " columns, the model has " + std::to_string(rbm.visible()) +
-                  " visible units");
+                  " columns, the model has " + std::to_string(rbm.visible()) + " visible units");
     }
     Progress bar("scoring " + split.split, last_row - first_row, progress && comm.root());
     Matrix batch;
@@ -131,33 +119,29 @@ std::vector<ClassScore> MeanByClass(std::span<const double> scores,
   return out;
 }
 
-LogPartition ReadLogPartition(const std::string& path) {
+LogPartition ReadLogPartition(const std::string& path, const Rbm& rbm) {
   if (!std::filesystem::exists(path)) throw Error(path + ": no such file");
   if (H5Fis_hdf5(path.c_str()) <= 0) {
-    if (auto found = LogZFromText(path)) return *found;
-    throw Error(path + ": expected an HDF5 results file of 'zeta logz' or a text file "
-                "holding one number (log Z)");
-  }
-  std::vector<LogPartition> found;
-  for (const auto& object : WalkHdf5(path)) {
-    const auto leaf = object.path.substr(object.path.find_last_of('/') + 1);
-    if (object.dataset && object.number && IsLogZName(leaf)) {
-      found.push_back({*object.number, path + ":" + object.path});
+    const auto value = NumberInText(path);
+    if (!value) {
+      throw Error(path +
+                  ": expected a results file of 'zeta logz' or a text file holding one "
+                  "finite number (log Z)");
     }
-    for (const auto& attribute : object.attributes) {
-      if (attribute.number && IsLogZName(attribute.name)) {
-        found.push_back({*attribute.number, path + ":" + object.path + "@" + attribute.name});
-      }
-    }
+    return {*value, *value, *value, "given", path};
   }
-  if (found.empty()) {
-    throw Error(path + ": holds no log Z (expected an attribute or scalar dataset named "
-                "log_z, logz or log_partition)");
+  const LogPartitionReport report = ReadLogPartitionFile(path);
+  if (report.model_checksum != ModelChecksum(rbm)) {
+    throw Error(path + ": computed for a model with checksum " + report.model_checksum + " (" +
+                report.model + "), but this model's checksum is " + ModelChecksum(rbm) +
+                "; run 'zeta logz' on this model");
   }
-  for (const auto& candidate : found) {
-    if (Lower(candidate.source).find("exact") != std::string::npos) return candidate;
+  if (report.exact) {
+    const double z = report.exact->log_z;
+    return {z, z, z, "exact", path};
   }
-  return found.front();
+  const AisResult& ais = report.ais ? *report.ais : *report.reverse;
+  return {ais.log_z, ais.log_z_low, ais.log_z_high, report.ais ? "ais" : "reverse-ais", path};
 }
 
 void WriteScoresCsv(const std::string& path, const ScoreTable& table) {
@@ -194,6 +178,9 @@ void WriteScoresHdf5(const std::string& path, const ScoreTable& table) {
     file.SetAttribute("/scores", "split", table.split);
     if (table.log_z) {
       file.SetAttribute("/scores", "log_z", table.log_z->value);
+      file.SetAttribute("/scores", "log_z_low", table.log_z->low);
+      file.SetAttribute("/scores", "log_z_high", table.log_z->high);
+      file.SetAttribute("/scores", "log_z_method", table.log_z->method);
       file.SetAttribute("/scores", "log_z_source", table.log_z->source);
     }
     file.Flush();

@@ -1,6 +1,7 @@
 // Sweep specs, their expansion into run configs, and the table of results.
 #include "zeta/sweep.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +13,7 @@
 
 #include "zeta/data.hpp"
 #include "zeta/error.hpp"
+#include "zeta/hdf5.hpp"
 #include "zeta/options.hpp"
 #include "zeta/run.hpp"
 #include "zeta/train.hpp"
@@ -122,6 +124,8 @@ struct RunRow {
   std::string train_seconds;
   std::map<std::string, std::string> metrics;
   std::string log_likelihood;
+  std::string log_likelihood_se;
+  std::string eval_split;
 };
 
 // Reads what a run directory holds; a broken file marks the row instead of failing the table.
@@ -160,14 +164,26 @@ RunRow ReadRun(const std::string& run_dir) {
     if (!last.empty()) row.train_seconds = FormatValue(seconds);
   }
 
-  // Written by `zeta eval --json` into the run directory (jobs/eval.sbatch does so).
-  const std::string eval_path = run_dir + "/eval.json";
-  if (fs::exists(eval_path)) {
+  // What `zeta eval` wrote next to the model: model.eval.<split>.h5, the test split's
+  // when there are several.
+  std::vector<fs::path> evaluations;
+  for (const auto& entry : fs::directory_iterator(run_dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("model.eval.") && name.ends_with(".h5")) {
+      evaluations.push_back(entry.path());
+    }
+  }
+  std::sort(evaluations.begin(), evaluations.end());
+  const auto test = std::find_if(evaluations.begin(), evaluations.end(), [](const fs::path& p) {
+    return p.filename() == "model.eval.test.h5";
+  });
+  if (!evaluations.empty()) {
     try {
-      const auto eval = ReadJson(eval_path);
-      if (eval.contains("log_likelihood") && eval["log_likelihood"].is_number()) {
-        row.log_likelihood = FormatValue(eval["log_likelihood"].get<double>());
-      }
+      const auto file =
+          h5::File::OpenRead((test != evaluations.end() ? *test : evaluations.front()).string());
+      row.log_likelihood = FormatValue(file.DoubleAttribute("/eval", "log_likelihood"));
+      row.log_likelihood_se = FormatValue(file.DoubleAttribute("/eval", "log_likelihood_se"));
+      row.eval_split = file.StringAttribute("/eval", "split");
     } catch (const Error& e) {
       row.message += (row.message.empty() ? "" : "; ") + std::string(e.what());
     }
@@ -355,8 +371,9 @@ SweepTable CollectSweep(const std::string& dir) {
     table.columns.insert(table.columns.end(), swept_keys.begin(), swept_keys.end());
     for (const char* column : {"epoch", "step", "train_seconds"}) table.columns.push_back(column);
     table.columns.insert(table.columns.end(), kMetrics.begin(), kMetrics.end());
-    table.columns.push_back("log_likelihood");
-    table.columns.push_back("message");
+    for (const char* column : {"log_likelihood", "log_likelihood_se", "eval_split", "message"}) {
+      table.columns.push_back(column);
+    }
 
     for (const auto& point : manifest.at("points")) {
       const auto run = ReadRun(point.at("run_dir").get<std::string>());
@@ -375,8 +392,8 @@ SweepTable CollectSweep(const std::string& dir) {
         const auto found = run.metrics.find(metric);
         row.push_back(found == run.metrics.end() ? "" : found->second);
       }
-      row.push_back(run.log_likelihood);
-      row.push_back(run.message);
+      row.insert(row.end(),
+                 {run.log_likelihood, run.log_likelihood_se, run.eval_split, run.message});
       if (run.status == "completed") ++table.completed;
       table.rows.push_back(std::move(row));
     }

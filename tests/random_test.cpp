@@ -1,4 +1,5 @@
 // Counter-based streams: pure functions of their key, independent across keys, uniform.
+#include <Random123/philox.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -86,6 +87,34 @@ TEST(Bernoulli, FrequencyMatchesProbability) {
     SampleBernoulli({.seed = 3, .stream = Stream::kHidden, .index = i}, edges, out);
     ASSERT_EQ(out[0], 0.0F);
     ASSERT_EQ(out[1], 1.0F);
+  }
+}
+
+TEST(Streams, AreRandom123PhiloxOnTheDocumentedCounterLayout) {
+  // Words of the block generator (16 counters at a time where vectorised) against Random123's
+  // scalar Philox4x32-10: key (seed low, seed high), counter (block, index, step,
+  // stream << 16 | sub); 203 words cover whole and partial vectors and blocks.
+  const StreamKey key{.seed = 0x123456789ULL, .stream = Stream::kVisible, .index = 77,
+                      .step = 5, .sub = 2};
+  std::vector<uint32_t> words(203);
+  FillBits(key, words);
+  const r123::Philox4x32::key_type philox_key = {{0x23456789U, 0x1U}};
+  for (uint32_t block = 0; block * 4 < words.size(); ++block) {
+    const r123::Philox4x32::ctr_type counter = {{block, 77, 5, (3U << 16) | 2U}};
+    const auto expected = r123::Philox4x32()(counter, philox_key);
+    for (uint32_t lane = 0; lane < 4 && block * 4 + lane < words.size(); ++lane) {
+      ASSERT_EQ(words[block * 4 + lane], expected[lane]) << "word " << block * 4 + lane;
+    }
+  }
+  std::vector<float> p(203);
+  std::vector<float> u(203);
+  std::vector<float> draws(203);
+  for (std::size_t i = 0; i < p.size(); ++i) p[i] = static_cast<float>(i) / 203.0F;
+  FillUniform(key, u);
+  SampleBernoulli(key, p, draws);
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    ASSERT_EQ(u[i], static_cast<float>(words[i] >> 8) * 0x1.0p-24F);
+    ASSERT_EQ(draws[i], u[i] < p[i] ? 1.0F : 0.0F);
   }
 }
 

@@ -1,5 +1,5 @@
 // Sweeps: spec parsing, the order and names of the expansion, resolved configs, the sweep
-// folder, and the table of results with unfinished and failed runs marked.
+// folder, and the table of results: unfinished and failed runs marked, evaluations read.
 #include "zeta/sweep.hpp"
 
 #include <gtest/gtest.h>
@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "zeta/error.hpp"
+#include "zeta/likelihood.hpp"
 #include "zeta/run.hpp"
 
 namespace zeta {
@@ -232,7 +233,15 @@ TEST(SweepCollect, TakesTheLastMetricsRowAndMarksRunsThatDidNotFinish) {
   WriteRun(out + "/" + points[0].name, "completed", "", 4);
   WriteRun(out + "/" + points[1].name, "checkpointed", "", 2);
   WriteRun(out + "/" + points[2].name, "failed", "training diverged, at step 7", 1);
-  std::ofstream(out + "/" + points[0].name + "/eval.json") << R"({"log_likelihood": -250.5})";
+  // An evaluation as `zeta eval` writes it next to the model, and one of another split.
+  EvaluationReport report;
+  report.split.split = "test";
+  report.log_likelihood.value = -250.5;
+  report.log_likelihood.standard_error = 0.25;
+  WriteEvaluationFile(out + "/" + points[0].name + "/model.eval.test.h5", report);
+  report.split.split = "train";
+  report.log_likelihood.value = -240.0;
+  WriteEvaluationFile(out + "/" + points[0].name + "/model.eval.train.h5", report);
 
   const auto table = CollectSweep(out);
   const std::vector<std::string> columns = {"index",
@@ -248,6 +257,8 @@ TEST(SweepCollect, TakesTheLastMetricsRowAndMarksRunsThatDidNotFinish) {
                                             "free_energy_train",
                                             "free_energy_heldout",
                                             "log_likelihood",
+                                            "log_likelihood_se",
+                                            "eval_split",
                                             "message"};
   EXPECT_EQ(table.columns, columns);
   ASSERT_EQ(table.rows.size(), 4U);
@@ -261,11 +272,14 @@ TEST(SweepCollect, TakesTheLastMetricsRowAndMarksRunsThatDidNotFinish) {
   EXPECT_EQ(done[7], "1.25");  // five rows of 0.25 s: exact in binary
   EXPECT_EQ(done[8], "0.1");
   EXPECT_EQ(done[9], "-296.125");
-  EXPECT_EQ(done[12], "-250.5");
+  EXPECT_EQ(done[12], "-250.5");  // the test split's, not the train split's
+  EXPECT_EQ(done[13], "0.25");
+  EXPECT_EQ(done[14], "test");
   EXPECT_EQ(table.rows[1][2], "checkpointed");
   EXPECT_EQ(table.rows[1][5], "2");
   EXPECT_EQ(table.rows[2][2], "failed");
-  EXPECT_EQ(table.rows[2][13], "training diverged, at step 7");
+  EXPECT_EQ(table.rows[2][15], "training diverged, at step 7");
+  EXPECT_EQ(table.rows[2][12], "");
   EXPECT_EQ(table.rows[3][2], "not-started");
   EXPECT_EQ(table.rows[3][8], "");
 

@@ -58,8 +58,8 @@ struct GrayScale {
 // A bar chart of `values`: one bar `bar_width` pixels wide per value on a gray background,
 // drawn up from the middle line for values above (low + high) / 2 and down for values
 // below, so signed weights show their sign. The image is `height` pixels tall.
-[[nodiscard]] Image BarsTile(std::span<const float> values, const GrayScale& scale,
-                             int bar_width, int height);
+[[nodiscard]] Image BarsTile(std::span<const float> values, const GrayScale& scale, int bar_width,
+                             int height);
 
 // Tiles of one size laid out in a grid, row by row, with `padding` pixels of `background`
 // between and around them. `columns` 0 picks ceil(sqrt(tiles)). Tiles must share size and

@@ -13,13 +13,24 @@ namespace zeta {
 // True when every entry of x is exactly 0 or 1.
 [[nodiscard]] bool IsBinary(const MatrixRef& x);
 
-// out = sigmoid(beta (x m + bias)) row by row, for x [rows, k] with entries 0 or 1, m [k, n]
-// and bias [n]. Row r of x m is the sum of the rows of m that row r of x selects, added in
-// increasing order; its cost is (ones in x) × n additions instead of 2 rows × k × n flops.
-// Returns false, leaving *out untouched, when x has an entry other than 0 or 1.
-[[nodiscard]] bool BinaryProductSigmoid(const MatrixRef& x, const MatrixRef& m,
-                                        const Eigen::Ref<const Eigen::VectorXf>& bias,
-                                        float beta, Matrix* out);
+// What a product does to beta (x m + bias) before it is stored.
+enum class Epilogue { kLinear, kSigmoid };
+
+// out = f(beta (x m + bias)) row by row (f the identity or the sigmoid), for x [rows, k] with
+// entries 0 or 1, m [k, n] and bias [n]. Row r of x m is the sum of the rows of m that row r
+// of x selects, added in increasing order, or, when more than half of its entries are 1, the
+// column sums of m minus the rows it leaves out: its cost is min(ones, zeros) × n additions
+// instead of 2 k n flops. Returns false, leaving *out untouched, when x has an entry other
+// than 0 or 1.
+[[nodiscard]] bool BinaryProduct(const MatrixRef& x, const MatrixRef& m,
+                                 const Eigen::Ref<const Eigen::VectorXf>& bias, float beta,
+                                 Epilogue epilogue, Matrix* out);
+
+// The same for the transposed factor, out = f(beta (x mtᵀ + bias)) with mt [n, k]: mt is
+// transposed into a workspace first (k n copies, a small share of the product).
+[[nodiscard]] bool BinaryProductTransposed(const MatrixRef& x, const MatrixRef& mt,
+                                           const Eigen::Ref<const Eigen::VectorXf>& bias,
+                                           float beta, Epilogue epilogue, Matrix* out);
 
 // out = aᵀ p − bᵀ q for a, b [rows, k] with entries 0 or 1 and p, q [rows, n]: row i of out
 // is the sum of the rows of p at which column i of a holds a 1, minus the same for b and q.

@@ -166,6 +166,10 @@ struct LogPartitionReport {
   [[nodiscard]] std::optional<double> gap() const;
 };
 
+// The default results file next to a model file: the model's name without .h5, then
+// ".<kind>.h5" (runs/x/model.h5 and "logz" give runs/x/model.logz.h5).
+[[nodiscard]] std::string ResultsPathNextTo(const std::string& model, const std::string& kind);
+
 // Writes the report atomically (temporary file, then rename).
 void WriteLogPartitionFile(const std::string& path, const LogPartitionReport& report);
 

@@ -41,8 +41,7 @@ struct TileShape {
 
 // Snapshots along chains: snapshots[k] holds the means of every chain at snapshot k; the
 // picture has one row per chain and one column per snapshot, left to right in time.
-[[nodiscard]] Image SnapshotPicture(const std::vector<Matrix>& snapshots,
-                                    const TileShape& shape);
+[[nodiscard]] Image SnapshotPicture(const std::vector<Matrix>& snapshots, const TileShape& shape);
 
 // A CSV file with a header line, read as numbers ("nan" allowed). Lines with the wrong
 // number of fields (a line cut off by a kill) are skipped.

@@ -32,9 +32,9 @@ struct SampleConfig {
 };
 
 struct ChainSamples {
-  Matrix means;                         // [chains, nv]
-  std::vector<uint8_t> states;          // [steps, chains, nv]
-  std::vector<Matrix> snapshots;        // snapshots x [chains, nv]
+  Matrix means;                          // [chains, nv]
+  std::vector<uint8_t> states;           // [steps, chains, nv]
+  std::vector<Matrix> snapshots;         // snapshots x [chains, nv]
   std::vector<int64_t> snapshot_sweeps;  // sweeps done at each snapshot (1-based)
 };
 
@@ -63,7 +63,7 @@ struct ChainSamples {
                                         const SampleConfig& config, bool progress);
 
 // Writes the sample file (layout above) atomically; `model` is recorded as an attribute.
-void WriteSamples(const std::string& path, const ChainSamples& samples,
-                  const SampleConfig& config, const std::string& model);
+void WriteSamples(const std::string& path, const ChainSamples& samples, const SampleConfig& config,
+                  const std::string& model);
 
 }  // namespace zeta

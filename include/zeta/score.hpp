@@ -5,7 +5,8 @@
 //   /scores/free_energy  float64 [rows]
 //   /scores/log_p        float64 [rows]  only when log Z is known
 //   /scores/labels       uint8 [rows]    only when the split has labels
-//   /scores              attributes model, data, split, and log_z, log_z_source when known
+//   /scores              attributes model, data, split, and when log Z is known log_z,
+//                        log_z_low, log_z_high, log_z_method, log_z_source
 //   /                    attributes format = zeta-scores, zeta_version, created
 #pragma once
 
@@ -45,16 +46,19 @@ struct ClassScore {
 [[nodiscard]] std::vector<ClassScore> MeanByClass(std::span<const double> scores,
                                                   std::span<const uint8_t> labels);
 
-// A log Z read from a file, and where in it.
+// A log Z, how it was found and where it came from; low and high bound its 3-sigma interval
+// (equal to value when it is exact or given).
 struct LogPartition {
   double value = 0.0;
-  std::string source;
+  double low = 0.0;
+  double high = 0.0;
+  std::string method;  // exact, ais, reverse-ais or given
+  std::string source;  // a file, or "--logz"
 };
-// Reads log Z from a results file: an HDF5 file holding an attribute or a scalar dataset
-// named log_z, logz or log_partition (the first under a path naming "exact" wins, then
-// the first found), or a text file holding one number. Throws an Error naming the file
-// when there is none.
-[[nodiscard]] LogPartition ReadLogPartition(const std::string& path);
+// Reads log Z for `rbm` from a results file of 'zeta logz' (the exact value when present,
+// else forward AIS, else reverse AIS), refusing a file computed for another model (by
+// ModelChecksum); or from a text file holding one number. Throws an Error naming the file.
+[[nodiscard]] LogPartition ReadLogPartition(const std::string& path, const Rbm& rbm);
 
 struct ScoreTable {
   std::vector<double> free_energy;

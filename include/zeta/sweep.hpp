@@ -69,10 +69,12 @@ struct SweepTable {
 };
 
 // Reads sweep.json of the folder and, for each point, its run.json (status), the last row
-// of metrics.csv (final metrics) and eval.json when present (log-likelihood). Columns:
-// index, run, status, the swept keys, epoch, step, train_seconds, the metrics,
-// log_likelihood, message. Status is completed, checkpointed (stopped, resumable),
-// running (in progress, or killed without a record), failed or not-started.
+// of metrics.csv (final metrics) and, where `zeta eval` wrote one next to the model,
+// model.eval.<split>.h5 (the test split's when there are several). Columns: index, run,
+// status, the swept keys, epoch, step, train_seconds (the sum over metrics.csv), the
+// metrics, log_likelihood, log_likelihood_se, eval_split, message. Status is completed,
+// checkpointed (stopped, resumable), running (in progress, or killed without a record),
+// failed or not-started; an unreadable file marks its row instead of failing the table.
 [[nodiscard]] SweepTable CollectSweep(const std::string& dir);
 
 // The table as CSV (RFC 4180 quoting) and as a Markdown table (numbers to 6 significant

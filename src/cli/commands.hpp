@@ -13,7 +13,9 @@ namespace zeta::cli {
 using Args = std::vector<std::string>;
 
 int DataCommand(const Communicator& comm, const Args& args);
+int EvalCommand(const Communicator& comm, const Args& args);
 int InspectCommand(const Communicator& comm, const Args& args);
+int LogzCommand(const Communicator& comm, const Args& args);
 int SampleCommand(const Communicator& comm, const Args& args);
 int ScoreCommand(const Communicator& comm, const Args& args);
 int SweepCommand(const Communicator& comm, const Args& args);

@@ -1,5 +1,6 @@
 // zeta inspect: what a model, checkpoint, data, sample, score or log Z file (or a run
 // directory) holds, printed readably by rank 0.
+#include <filesystem>
 #include <iostream>
 
 #include "commands.hpp"
@@ -22,7 +23,12 @@ int InspectCommand(const Communicator& comm, const Args& args) {
   if (!ParseCollectively(comm, &table, args)) return kExitOk;
   comm.Collectively([&] {
     if (path.empty()) throw UsageError("zeta inspect: expected a FILE to describe (see --help)");
-    if (comm.root()) Inspect(path, std::cout);
+    if (!comm.root()) return;
+    try {
+      Inspect(path, std::cout);
+    } catch (const std::filesystem::filesystem_error& e) {
+      throw Error(path + ": cannot read (" + e.code().message() + ")");
+    }
   });
   return kExitOk;
 }

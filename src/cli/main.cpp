@@ -21,7 +21,9 @@ struct Command {
 const std::map<std::string, Command>& Commands() {
   static const std::map<std::string, Command> commands = {
       {"data", {DataCommand, "data import: IDX or CSV images to a binarized HDF5 data file"}},
+      {"eval", {EvalCommand, "average log-likelihood of a data split, with error bars"}},
       {"inspect", {InspectCommand, "what a model, checkpoint, data or results file holds"}},
+      {"logz", {LogzCommand, "log partition function: exact, AIS or reverse AIS"}},
       {"sample", {SampleCommand, "Gibbs samples of a model: HDF5 and a PNG grid"}},
       {"score", {ScoreCommand, "free energy (and log p) per row, class means, AUROC"}},
       {"sweep", {SweepCommand, "sweep expand: one config per point; sweep collect: one table"}},

@@ -17,7 +17,11 @@ constexpr int64_t kMaxStateBytes = int64_t{1} << 30;
 
 void MakeParentFolder(const std::string& path) {
   const auto folder = std::filesystem::path(path).parent_path();
-  if (!folder.empty()) std::filesystem::create_directories(folder);
+  std::error_code error;
+  if (!folder.empty()) std::filesystem::create_directories(folder, error);
+  if (error)
+    throw Error(path + ": cannot create the folder " + folder.string() + " (" + error.message() +
+                ")");
 }
 
 }  // namespace
@@ -88,6 +92,10 @@ int SampleCommand(const Communicator& comm, const Args& args) {
     }
     shape = config.data.empty() ? VisibleShape(rbm.visible())
                                 : DataImageShape(config.data, config.split, rbm.visible());
+    if (comm.root()) {
+      if (!out_h5.empty()) MakeParentFolder(out_h5);
+      if (!png.empty()) MakeParentFolder(png);
+    }
   });
   SetComputeThreads(threads);
   log::info("sampling {} chains of {} ({}x{}) from {} start: {} burn-in + {} sweeps on {} ranks",
@@ -99,13 +107,11 @@ int SampleCommand(const Communicator& comm, const Args& args) {
   comm.Collectively([&] {
     if (!comm.root()) return;
     if (!out_h5.empty()) {
-      MakeParentFolder(out_h5);
       WriteSamples(out_h5, samples, config, model);
-      std::cout << "samples: " << out_h5 << " (" << config.steps << " x " << config.chains
-                << " x " << rbm.visible() << " states)\n";
+      std::cout << "samples: " << out_h5 << " (" << config.steps << " x " << config.chains << " x "
+                << rbm.visible() << " states)\n";
     }
     if (!png.empty()) {
-      MakeParentFolder(png);
       const Image picture = samples.snapshots.empty() ? SamplePicture(samples.means, shape, columns)
                                                       : SnapshotPicture(samples.snapshots, shape);
       WritePng(png, picture);

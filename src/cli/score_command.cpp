@@ -16,7 +16,18 @@ namespace zeta::cli {
 namespace {
 
 bool EndsWith(const std::string& text, const std::string& tail) {
-  return text.size() >= tail.size() && text.compare(text.size() - tail.size(), tail.size(), tail) == 0;
+  return text.size() >= tail.size() &&
+         text.compare(text.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+void MakeParentFolder(const std::string& path) {
+  const auto folder = std::filesystem::path(path).parent_path();
+  std::error_code error;
+  if (!folder.empty()) std::filesystem::create_directories(folder, error);
+  if (error) {
+    throw Error(path + ": cannot create the folder " + folder.string() + " (" + error.message() +
+                ")");
+  }
 }
 
 void PrintSummary(const ScoreTable& table, const Rbm& rbm, int normal_class, std::ostream& out) {
@@ -39,9 +50,17 @@ void PrintSummary(const ScoreTable& table, const Rbm& rbm, int normal_class, std
                 std::sqrt(squares / n), low, high);
   out << line;
   if (table.log_z) {
-    std::snprintf(line, sizeof line, "log Z = %.6f (%s): mean log p = %.4f nats per row\n",
-                  table.log_z->value, table.log_z->source.c_str(), -mean - table.log_z->value);
+    const LogPartition& z = *table.log_z;
+    std::snprintf(line, sizeof line, "log Z = %.6f (%s, %s): mean log p = %.4f nats per row",
+                  z.value, z.method.c_str(), z.source.c_str(), -mean - z.value);
     out << line;
+    if (z.high > z.low) {
+      // log p = -F - log Z moves opposite to log Z: its interval from log Z's.
+      std::snprintf(line, sizeof line, " (from log Z's 3-sigma interval: [%.4f, %.4f])",
+                    -mean - z.high, -mean - z.low);
+      out << line;
+    }
+    out << "\n";
   }
   if (!table.labels.empty()) {
     out << "per class:\n  label      rows        mean F" << (table.log_z ? "    mean log p" : "")
@@ -100,8 +119,8 @@ int ScoreCommand(const Communicator& comm, const Args& args) {
       .Add("out", &out, "scores file, CSV (.csv) or HDF5 (.h5); none: summary only")
       .Add("logz", &logz, "log Z of the model, to add log p = -F - log Z")
       .Add("logz-file", &logz_file,
-           "file holding log Z: an HDF5 results file of 'zeta logz' or a text file with one "
-           "number")
+           "file holding log Z: a results file of 'zeta logz' for this model (exact, else AIS) "
+           "or a text file with one number")
       .Add("normal-class", &normal_class,
            "label of the normal class for the AUROC of F as anomaly score; -1: no AUROC",
            Between(-1, 255))
@@ -127,19 +146,23 @@ int ScoreCommand(const Communicator& comm, const Args& args) {
     }
     rbm = ReadModel(model);
     info = ReadSplitInfo(data, split);
+    if (!out.empty() && comm.root()) MakeParentFolder(out);
     if (normal_class >= 0 && !info.has_labels) {
       throw UsageError("option --normal-class: " + data + ":/" + split + " has no labels");
     }
-    if (table.Given("logz")) scores.log_z = LogPartition{logz, "--logz"};
-    if (!logz_file.empty()) scores.log_z = ReadLogPartition(logz_file);
+    if (table.Given("logz")) scores.log_z = LogPartition{logz, logz, logz, "given", "--logz"};
+    if (!logz_file.empty()) scores.log_z = ReadLogPartition(logz_file, rbm);
     if (comm.root() && info.has_labels) scores.labels = ReadLabelRows(info, 0, info.rows);
     if (normal_class >= 0 && comm.root()) {
       int64_t normal = 0;
       for (uint8_t label : scores.labels) normal += label == normal_class ? 1 : 0;
       if (normal == 0 || normal == info.rows) {
         throw UsageError("option --normal-class " + std::to_string(normal_class) + ": " + data +
-                         ":/" + split + " has " + std::to_string(normal) + " rows of that class "
-                         "out of " + std::to_string(info.rows) + "; the AUROC needs both normal "
+                         ":/" + split + " has " + std::to_string(normal) +
+                         " rows of that class "
+                         "out of " +
+                         std::to_string(info.rows) +
+                         "; the AUROC needs both normal "
                          "rows and anomalies");
       }
     }
@@ -147,8 +170,7 @@ int ScoreCommand(const Communicator& comm, const Args& args) {
   SetComputeThreads(threads);
   log::info("scoring {} rows of {}:/{} with {} on {} ranks", info.rows, data, split, model,
             comm.size());
-  scores.free_energy =
-      ScoreRows(comm, rbm, info, chunk, spdlog::should_log(spdlog::level::info));
+  scores.free_energy = ScoreRows(comm, rbm, info, chunk, spdlog::should_log(spdlog::level::info));
 
   comm.Collectively([&] {
     if (!comm.root()) return;
@@ -159,8 +181,6 @@ int ScoreCommand(const Communicator& comm, const Args& args) {
       for (double f : scores.free_energy) scores.log_p.push_back(-f - scores.log_z->value);
     }
     if (!out.empty()) {
-      const auto folder = std::filesystem::path(out).parent_path();
-      if (!folder.empty()) std::filesystem::create_directories(folder);
       if (EndsWith(out, ".csv")) {
         WriteScoresCsv(out, scores);
       } else {

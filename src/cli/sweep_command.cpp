@@ -48,11 +48,12 @@ int Collect(const Communicator& comm, const Args& args) {
   std::string dir;
   OptionTable table("zeta sweep collect DIR",
                     "Gathers every run of the sweep in DIR (made by 'zeta sweep expand'): its "
-                    "status from run.json,\nthe final row of metrics.csv and the log-likelihood "
-                    "of eval.json where evaluated. Writes\nDIR/sweep.csv and DIR/sweep.md and "
-                    "prints the Markdown table. Runs not completed are marked in\nthe status "
-                    "column: checkpointed (stopped, resumable), running (or killed without a "
-                    "record),\nfailed (with its message) or not-started.");
+                    "status from run.json,\nthe final row of metrics.csv and, where 'zeta eval' "
+                    "wrote model.eval.<split>.h5 next to the\nmodel, the log-likelihood (the "
+                    "test split's when there are several). Writes DIR/sweep.csv\nand "
+                    "DIR/sweep.md and prints the Markdown table. Runs not completed are marked in "
+                    "the status\ncolumn: checkpointed (stopped, resumable), running (or killed "
+                    "without a record), failed (with\nits message) or not-started.");
   table.Positional("dir", &dir, "the sweep folder");
   if (!ParseCollectively(comm, &table, args)) return kExitOk;
   comm.Collectively([&] {

@@ -131,13 +131,17 @@ slurm_job_state() {
   squeue --noheader --states=all --jobs="$1" --format=%T 2>/dev/null
 }
 
+# The states in which a job has ended.
+SLURM_END_STATES="COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE"
+SLURM_END_STATES+="|PREEMPTED"
+
 slurm_wait_job() {
   local id=$1 seconds=$2
   local deadline=$((SECONDS + seconds)) states
   while ((SECONDS < deadline)); do
     # Finished jobs stay listed (with --states=all) for MinJobAge seconds.
     states=$(slurm_job_state "${id}")
-    if [[ -n ${states} ]] && ! grep -qvE '^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED)$' <<<"${states}"; then
+    if [[ -n ${states} ]] && ! grep -qvE "^(${SLURM_END_STATES})$" <<<"${states}"; then
       return 0
     fi
     sleep 0.5
