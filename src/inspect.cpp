@@ -302,7 +302,7 @@ void SummariseRun(const std::string& dir, std::ostream& out) {
       for (std::size_t i = 0; i < metrics.columns.size(); ++i) {
         char value[32];
         std::snprintf(value, sizeof value, "%.6g", metrics.rows.back()[i]);
-        out << (i % 4 == 0 ? "\n    " : "  ") << metrics.columns[i] << " " << value;
+        out << (i % 3 == 0 ? "\n    " : "  ") << metrics.columns[i] << " " << value;
       }
     }
     out << "\n";

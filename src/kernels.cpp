@@ -294,11 +294,15 @@ void Product(const ProductArgs& a, Eigen::Index first_row, Eigen::Index last_row
       for (auto& x : acc) x = _mm512_setzero_ps();
       AddRows<kU>(a.m->data() + c0, a.m->outerStride(), sets.index.data() + sets.start[r],
                   sets.index.data() + sets.start[r + 1], last, acc);
-      const bool complement = sets.complement[static_cast<std::size_t>(r)] != 0;
+      // Store the sums first and finish them from L1: with the epilogue on the registers,
+      // GCC spills the accumulators inside the loop above.
       float* dst = a.out->data() + r * a.out->cols() + c0;
+#pragma GCC unroll 16
+      for (int u = 0; u < kU; ++u) _mm512_mask_storeu_ps(dst + u * kLanes, LaneMask<kU>(u, last), acc[u]);
+      const bool complement = sets.complement[static_cast<std::size_t>(r)] != 0;
       for (int u = 0; u < kU; ++u) {
         const __mmask16 lanes = LaneMask<kU>(u, last);
-        __m512 sum = acc[u];
+        __m512 sum = _mm512_maskz_loadu_ps(lanes, dst + u * kLanes);
         if (complement) {
           sum = _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, a.column_sums + c0 + u * kLanes), sum);
         }

@@ -18,8 +18,8 @@ using Clock = std::chrono::steady_clock;
 // Sums of one chunk: rows, Σ -F, Σ (-F - chunk mean)², Σ PLL, Σ squared reconstruction error.
 constexpr std::size_t kChunkFields = 5;
 
-void ScoreChunk(const Rbm& rbm, const SplitInfo& split, int64_t first, int64_t count,
-                uint64_t seed, Matrix* batch, double* out) {
+void ScoreChunk(const Rbm& rbm, const SplitInfo& split, int64_t first, int64_t count, uint64_t seed,
+                Matrix* batch, double* out) {
   BytesToBatch(ReadVisibleRows(split, first, count), split.cols, batch);
   const Eigen::ArrayXd negative_f = -FreeEnergy(rbm, *batch).array();
   const double mean = negative_f.mean();
@@ -85,8 +85,7 @@ SplitScores ScoreSplit(const Communicator& comm, const Rbm& rbm, const SplitInfo
   return scores;
 }
 
-AverageLogLikelihood LogLikelihoodOf(const SplitScores& scores,
-                                     const LogPartitionEstimate& log_z) {
+AverageLogLikelihood LogLikelihoodOf(const SplitScores& scores, const LogPartitionEstimate& log_z) {
   AverageLogLikelihood ll;
   const double mean = scores.mean_negative_free_energy;
   ll.value = mean - log_z.log_z;

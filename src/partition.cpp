@@ -55,8 +55,10 @@ constexpr double kTermsPerSecond = 6e8;
 
 std::string FormatDuration(double seconds) {
   char text[64];
-  if (seconds < 120) {
-    std::snprintf(text, sizeof text, "%.0f seconds", std::max(seconds, 1.0));
+  if (seconds < 1.5) {
+    std::snprintf(text, sizeof text, "a second");
+  } else if (seconds < 120) {
+    std::snprintf(text, sizeof text, "%.0f seconds", seconds);
   } else if (seconds < 7200) {
     std::snprintf(text, sizeof text, "%.0f minutes", seconds / 60);
   } else if (seconds < 3 * 86400) {
@@ -108,8 +110,8 @@ void ProductTile(const float* s, Eigen::Index depth, const float* w, Eigen::Inde
 }
 
 template <int Packets>
-void ProductColumns(const Matrix& s, const Matrix& w, const Eigen::VectorXf& bias,
-                    Eigen::Index j0, Matrix* out) {
+void ProductColumns(const Matrix& s, const Matrix& w, const Eigen::VectorXf& bias, Eigen::Index j0,
+                    Matrix* out) {
   const Eigen::Index rows = s.rows();
   const Eigen::Index depth = s.cols();
   const Eigen::Index width = w.cols();
@@ -130,6 +132,9 @@ void ProductColumns(const Matrix& s, const Matrix& w, const Eigen::VectorXf& bia
 // other chains share the call. OpenBLAS's GEMM does not give that: its blocking changes
 // the order of the sums with the row count, which would make AIS depend on how chains are
 // spread over ranks.
+// Shortcoming: the inputs are 0/1, yet every term is multiplied in; skipping the zeros (as
+// kernels.hpp's sparse products do) would save about half the work, but those return only
+// sigmoids, and AIS needs the pre-activations for its weights.
 void Product(const Matrix& s, const Matrix& w, const Eigen::VectorXf& bias, Matrix* out) {
   const Eigen::Index width = w.cols();
   ZETA_CHECK(w.rows() == s.cols() && width % kLanes == 0 && bias.size() == width &&
@@ -255,13 +260,13 @@ class Annealer {
   uint64_t seed_;
   uint32_t direction_;
   Eigen::Index rows_;
-  Matrix w_;                  // W, columns padded to whole tiles
-  Matrix wt_;                 // Wᵀ, padded
-  Eigen::VectorXf c_;         // hidden biases, padded
-  Eigen::VectorXf zero_;      // zeros, padded like the visible layer
-  Eigen::ArrayXf base_;       // b_A
-  Eigen::ArrayXf b_;          // b
-  Eigen::ArrayXd d_;          // b - b_A
+  Matrix w_;              // W, columns padded to whole packets
+  Matrix wt_;             // Wᵀ, padded
+  Eigen::VectorXf c_;     // hidden biases, padded
+  Eigen::VectorXf zero_;  // zeros, padded like the visible layer
+  Eigen::ArrayXf base_;   // b_A
+  Eigen::ArrayXf b_;      // b
+  Eigen::ArrayXd d_;      // b - b_A
   Matrix v_, h_, x_, y_;
   Eigen::ArrayXf p_;
   Eigen::ArrayXd xd_, z_;
@@ -296,8 +301,7 @@ AisResult Finish(const Communicator& comm, const Rbm& rbm, const Eigen::VectorXf
   return result;
 }
 
-void RequireAisInputs(const Rbm& rbm, const Eigen::VectorXf& base_bias,
-                      const AisOptions& options) {
+void RequireAisInputs(const Rbm& rbm, const Eigen::VectorXf& base_bias, const AisOptions& options) {
   ZETA_CHECK(base_bias.size() == rbm.visible(), "base-rate biases must cover the visible units");
   ZETA_CHECK(base_bias.allFinite(), "base-rate biases must be finite");
   ZETA_CHECK(options.chains >= 1 && options.steps >= 0, "AIS needs chains and steps");
@@ -370,8 +374,8 @@ std::string DescribeExactCost(const ExactPlan& plan, int ranks) {
                 "%s layer: %.3g terms, about %s on %d rank%s",
                 plan.units, std::ldexp(1.0, plan.units), plan.hidden ? "hidden" : "visible",
                 plan.other_units, plan.hidden ? "visible" : "hidden", plan.terms(),
-                FormatDuration(plan.terms() / kTermsPerSecond / std::max(ranks, 1)).c_str(),
-                ranks, ranks == 1 ? "" : "s");
+                FormatDuration(plan.terms() / kTermsPerSecond / std::max(ranks, 1)).c_str(), ranks,
+                ranks == 1 ? "" : "s");
   return text;
 }
 
@@ -535,8 +539,7 @@ AisResult ForwardAis(const Communicator& comm, const Rbm& rbm, const Eigen::Vect
   Annealer annealer(rbm, base_bias, ChainsOfRank(comm, options.chains), options.seed, 0);
   annealer.SampleBaseRate();
   const auto betas = InverseTemperatures(options.steps);
-  Progress progress("AIS", static_cast<int64_t>(betas.size()) - 1,
-                    options.progress && comm.root());
+  Progress progress("AIS", static_cast<int64_t>(betas.size()) - 1, options.progress && comm.root());
   annealer.Run(betas, &progress);
   progress.Finish();
   return Finish(comm, rbm, base_bias, annealer, options, /*reverse=*/false, start);

@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +26,18 @@ std::string Join(const std::vector<std::string>& values) {
   std::string out;
   for (std::size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + values[i];
   return out;
+}
+
+// Whether a person watches the progress on a terminal: standard error is one or, under
+// mpirun (which gives ranks a pipe for standard error but a terminal for standard output
+// when it runs in one), standard output is. ZETA_PROGRESS=bar or lines overrides the guess.
+bool ProgressOnTerminal() {
+  if (const char* forced = std::getenv("ZETA_PROGRESS"); forced != nullptr) {
+    if (std::string(forced) == "bar") return true;
+    if (std::string(forced) == "lines") return false;
+  }
+  if (isatty(STDERR_FILENO) != 0) return true;
+  return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr && isatty(STDOUT_FILENO) != 0;
 }
 
 std::string FormatSeconds(double seconds) {
@@ -130,7 +143,7 @@ Progress::Progress(std::string label, int64_t total, bool enabled, double interv
     : label_(std::move(label)),
       total_(std::max<int64_t>(total, 1)),
       enabled_(enabled),
-      terminal_(isatty(STDERR_FILENO) != 0),
+      terminal_(ProgressOnTerminal()),
       interval_(terminal_ ? 0.2 : interval_seconds),
       start_(Clock::now()),
       last_(start_) {}

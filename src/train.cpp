@@ -422,17 +422,22 @@ bool Trainer::Step() {
                        static_cast<double>(position_) / static_cast<double>(steps_per_epoch_);
   const auto lr = static_cast<float>(LearningRate(config_, epoch));
   const double scale = std::ldexp(1.0, -bits_) / config_.batch;
-  auto g = Eigen::Map<Eigen::ArrayXf>(gradient_.parameters().data(), static_cast<Eigen::Index>(count));
-  for (std::size_t i = 0; i < count; ++i) g[static_cast<Eigen::Index>(i)] = static_cast<float>(static_cast<double>(fixed_[i]) * scale);
-  auto theta = Eigen::Map<Eigen::ArrayXf>(rbm_.parameters().data(), g.size());
-  auto vel = Eigen::Map<Eigen::ArrayXf>(velocity_.parameters().data(), g.size());
-  const auto weights = static_cast<Eigen::Index>(nv_) * config_.hidden;
+  // One pass over parameters that exceed L2, with the finiteness check fused into it
+  // (x - x is NaN exactly when x is inf or NaN).
+  float* theta = rbm_.parameters().data();
+  float* vel = velocity_.parameters().data();
+  const auto weights = static_cast<std::size_t>(nv_) * config_.hidden;
   const auto m = static_cast<float>(config_.momentum);
   const auto wd = static_cast<float>(config_.weight_decay);
-  g.head(weights) -= wd * theta.head(weights);
-  vel = m * vel + lr * g;
-  theta += vel;
-  if (!rbm_.AllFinite()) {
+  int bad = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const float decay = i < weights ? wd : 0.0F;
+    const float g = static_cast<float>(static_cast<double>(fixed_[i]) * scale) - decay * theta[i];
+    vel[i] = m * vel[i] + lr * g;
+    theta[i] += vel[i];
+    bad |= theta[i] - theta[i] == 0.0F ? 0 : 1;
+  }
+  if (bad != 0) {
     throw Error("training diverged at step " + std::to_string(step_) +
                     ": parameters are no longer finite; lower learning_rate (now " +
                     FormatValue(config_.learning_rate) + "); the last good checkpoint is kept in " +

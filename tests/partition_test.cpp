@@ -1,5 +1,7 @@
 // Exact log Z against brute force over all (v, h), AIS and reverse AIS against exact log Z,
 // and the same bits on any number of ranks (run under mpirun with 1, 2 and 3 ranks).
+#include "zeta/partition.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -15,7 +17,6 @@
 #include "zeta/error.hpp"
 #include "zeta/model.hpp"
 #include "zeta/parallel.hpp"
-#include "zeta/partition.hpp"
 #include "zeta/random.hpp"
 
 namespace zeta {
@@ -116,8 +117,8 @@ TEST(ExactLogPartition, EqualsBruteForceOverAllPairs) {
     float scale;
   };
   // Both enumerated layers, sizes below and above the 2^6-state blocks, large weights.
-  for (const Case& k : {Case{6, 4, 1.0F}, Case{4, 7, 1.5F}, Case{9, 11, 2.0F},
-                        Case{12, 8, 3.0F}, Case{1, 3, 1.0F}, Case{3, 1, 4.0F}}) {
+  for (const Case& k : {Case{6, 4, 1.0F}, Case{4, 7, 1.5F}, Case{9, 11, 2.0F}, Case{12, 8, 3.0F},
+                        Case{1, 3, 1.0F}, Case{3, 1, 4.0F}}) {
     for (uint64_t seed : {1, 2}) {
       const Rbm rbm = RandomRbm(k.visible, k.hidden, seed, k.scale);
       const double exact = ExactLogPartition(comm, rbm).log_z;
@@ -146,8 +147,8 @@ TEST(ExactLogPartition, SameBitsOnAnyRankCount) {
   const Rbm rbm = RandomRbm(30, 15, 3, 1.0F);
   const double all = ExactLogPartition(world, rbm).log_z;
   for (int ranks = 1; ranks < world.size(); ++ranks) {
-    const double part =
-        OnRanks(world, ranks, [&](const Communicator& c) { return ExactLogPartition(c, rbm).log_z; });
+    const double part = OnRanks(
+        world, ranks, [&](const Communicator& c) { return ExactLogPartition(c, rbm).log_z; });
     EXPECT_EQ(part, all) << ranks << " of " << world.size() << " ranks";
   }
 }
@@ -253,8 +254,8 @@ TEST(Ais, LandsWithinThreeSigmaOrATenthOfANatOfExact) {
     const AisResult ais = ForwardAis(comm, rbm, base, {.chains = 100, .seed = seed});
     const bool within_bar = ais.log_z_low <= exact && exact <= ais.log_z_high;
     EXPECT_TRUE(within_bar || std::abs(ais.log_z - exact) <= 0.1)
-        << "seed " << seed << ": exact " << exact << ", AIS " << ais.log_z << " ["
-        << ais.log_z_low << ", " << ais.log_z_high << "]";
+        << "seed " << seed << ": exact " << exact << ", AIS " << ais.log_z << " [" << ais.log_z_low
+        << ", " << ais.log_z_high << "]";
   }
 }
 
@@ -322,8 +323,8 @@ TEST(ReverseAis, LiesAboveExactWhereForwardLiesBelowOnAverage) {
     }
   }
   if (comm.root()) {
-    std::cout << "mean error of 5-chain estimates: forward " << forward_groups / 160
-              << ", reverse " << reverse_groups / 160 << "\n";
+    std::cout << "mean error of 5-chain estimates: forward " << forward_groups / 160 << ", reverse "
+              << reverse_groups / 160 << "\n";
   }
   EXPECT_LT(forward_groups, 0.0);
   EXPECT_GT(reverse_groups, 0.0);

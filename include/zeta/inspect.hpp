@@ -1,6 +1,6 @@
 // What a file holds, readably: the generic tree of any HDF5 file, friendly summaries of
-// Zeta's data, model, checkpoint, sample and score files, PNG sizes, CSV tables, and the
-// state of a run directory (run.json, the last metrics row, the pictures).
+// Zeta's data, model, checkpoint, sample, score and log Z results files, PNG sizes, CSV
+// tables, and the state of a run directory (run.json, the last metrics row, the pictures).
 #pragma once
 
 #include <optional>
@@ -34,8 +34,8 @@ struct H5Object {
 
 // Writes a readable description of `path` to `out`: a run directory, an HDF5 file (with a
 // summary for the layouts Zeta writes, then the generic tree), a PNG or a CSV file. A model
-// or checkpoint inside a run directory also shows the run's state and any log Z results
-// stored next to it. Throws an Error naming the path when it cannot be read.
+// or checkpoint inside a run directory also shows the run's state, and any results file
+// of 'zeta logz' next to it (saying whether it was computed for this very model). Throws an Error naming the path when it cannot be read.
 void Inspect(const std::string& path, std::ostream& out);
 
 }  // namespace zeta

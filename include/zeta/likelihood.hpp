@@ -55,8 +55,8 @@ struct LogPartitionEstimate {
   double log_z = 0.0;
   double low = 0.0;
   double high = 0.0;
-  std::string method;  // exact | ais
-  std::string source;  // a results file, or "computed"
+  std::string method;                   // exact | ais
+  std::string source;                   // a results file, or "computed"
   std::optional<double> reverse_log_z;  // reverse AIS, the other side of the bracket
 };
 

@@ -36,9 +36,9 @@ inline constexpr int kDefaultMaxExactUnits = 30;
 // What exact enumeration of a model walks: the smaller layer (the hidden one on a tie),
 // with 2^units states, each costing one softplus per unit of the other layer.
 struct ExactPlan {
-  bool hidden = true;      // the enumerated layer
-  int units = 0;           // k
-  int other_units = 0;     // units summed out analytically per state
+  bool hidden = true;                  // the enumerated layer
+  int units = 0;                       // k
+  int other_units = 0;                 // units summed out analytically per state
   [[nodiscard]] double terms() const;  // 2^k * other_units softplus evaluations
 };
 [[nodiscard]] ExactPlan PlanExact(const Rbm& rbm);
@@ -99,16 +99,16 @@ struct WeightSummary {
 
 struct AisResult {
   bool reverse = false;
-  double log_z = 0.0;       // log Ẑ
-  double log_z_low = 0.0;   // the 3σ̂ interval of Ẑ, in log space
+  double log_z = 0.0;      // log Ẑ
+  double log_z_low = 0.0;  // the 3σ̂ interval of Ẑ, in log space
   double log_z_high = 0.0;
-  double log_z_sd = 0.0;    // σ̂ / Ẑ: the standard deviation of log Ẑ to first order
-  double log_z0 = 0.0;      // log Z of the base-rate start model
+  double log_z_sd = 0.0;  // σ̂ / Ẑ: the standard deviation of log Ẑ to first order
+  double log_z0 = 0.0;    // log Z of the base-rate start model
   double ess = 0.0;
   int64_t chains = 0;
   int64_t steps = 0;
   uint64_t seed = 0;
-  double seconds = 0.0;     // slowest rank
+  double seconds = 0.0;             // slowest rank
   std::vector<double> log_weights;  // one per chain, in chain order, on every rank
 };
 
@@ -150,7 +150,7 @@ struct AisResult {
 [[nodiscard]] std::string ModelChecksum(const Rbm& rbm);
 
 struct LogPartitionReport {
-  std::string model;           // path of the model file
+  std::string model;  // path of the model file
   std::string model_checksum;
   int visible = 0;
   int hidden = 0;
@@ -158,10 +158,10 @@ struct LogPartitionReport {
   std::optional<ExactResult> exact;
   std::optional<AisResult> ais;
   std::optional<AisResult> reverse;
-  std::string base_rate;       // "uniform" or "<file>:/<split>"
-  std::string heldout;         // "<file>:/<split>" of reverse AIS
-  Eigen::VectorXf base_bias;   // visible biases of the start model
-  bool save_weights = false;   // write per-chain log weights and the ladder
+  std::string base_rate;      // "uniform" or "<file>:/<split>"
+  std::string heldout;        // "<file>:/<split>" of reverse AIS
+  Eigen::VectorXf base_bias;  // visible biases of the start model
+  bool save_weights = false;  // write per-chain log weights and the ladder
   // Reverse minus forward AIS estimate, when both ran.
   [[nodiscard]] std::optional<double> gap() const;
 };

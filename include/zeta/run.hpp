@@ -44,7 +44,8 @@ void WriteJsonAtomically(const std::string& path, const nlohmann::json& record);
 [[nodiscard]] int64_t PeakResidentBytes();
 
 // Reports progress of a long loop on rank 0: a bar with rate and time left when standard
-// error is a terminal; otherwise a plain line every `interval_seconds` (batch logs).
+// error is a terminal (or, under mpirun, standard output is; ZETA_PROGRESS=bar or lines
+// forces either); otherwise a plain line every `interval_seconds` (batch logs).
 class Progress {
  public:
   Progress(std::string label, int64_t total, bool enabled, double interval_seconds = 30.0);

@@ -21,6 +21,10 @@ int ScoreCommand(const Communicator& comm, const Args& args);
 int SweepCommand(const Communicator& comm, const Args& args);
 int TrainCommand(const Communicator& comm, const Args& args);
 
+// True when the two paths name the same file (or would, for a path not yet created): used to
+// refuse writing results over a model.
+[[nodiscard]] bool SamePath(const std::string& a, const std::string& b);
+
 // Parses a subcommand's options on every rank; a bad option fails on all ranks together.
 // Returns false when --help was printed.
 bool ParseCollectively(const Communicator& comm, OptionTable* table, const Args& args);

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
@@ -72,15 +71,17 @@ void PrintResult(const EvaluationReport& r, const Rbm& rbm, const std::string& o
   const AverageLogLikelihood& ll = r.log_likelihood;
   std::printf("%-22s %s (%d visible, %d hidden) on %s:/%s, %lld rows, %d rank%s\n", "model",
               r.model.c_str(), rbm.visible(), rbm.hidden(), r.split.file.c_str(),
-              r.split.split.c_str(),
-              static_cast<long long>(s.rows), r.ranks, r.ranks == 1 ? "" : "s");
+              r.split.split.c_str(), static_cast<long long>(s.rows), r.ranks,
+              r.ranks == 1 ? "" : "s");
   std::printf("%-22s %.6f (%s, %s)", "log Z", r.log_z.log_z, r.log_z.method.c_str(),
               r.log_z.source.c_str());
   if (r.log_z.method != "exact") {
     std::printf("; 3-sigma interval [%.6f, %.6f]", r.log_z.low, r.log_z.high);
   }
   std::printf("\n%-22s %.4f nats per row", "average log-likelihood", ll.value);
-  if (r.log_z.method != "exact") std::printf("; from log Z's interval [%.4f, %.4f]", ll.low, ll.high);
+  if (r.log_z.method != "exact") {
+    std::printf("; from log Z's interval [%.4f, %.4f]", ll.low, ll.high);
+  }
   std::printf("; standard error over rows %.4f\n", ll.standard_error);
   if (ll.reverse) {
     std::printf("%-22s %.4f (with reverse AIS log Z %.6f: the conservative side)\n",
@@ -179,6 +180,9 @@ int EvalCommand(const Communicator& comm, const Args& args) {
     if (o.model.empty()) throw UsageError("option --model: a model file is required");
     if (o.data.empty()) throw UsageError("option --data: a data file is required");
     if (o.out.empty()) o.out = ResultsPathNextTo(o.model, "eval." + o.split);
+    if (SamePath(o.out, o.model)) {
+      throw UsageError("option --out: " + o.out + " is the model file; choose another name");
+    }
     rbm = ReadModel(o.model);
     report.split = ReadSplitInfo(o.data, o.split);
     if (report.split.cols != rbm.visible()) {
@@ -214,9 +218,9 @@ int EvalCommand(const Communicator& comm, const Args& args) {
       log::info("log Z by AIS: {} chains, {} steps, start model: {}", o.chains,
                 o.betas == 0 ? kClassicLadderSteps : o.betas,
                 data_base ? "base rate of " + o.data + ":/" + o.train_split : "uniform");
-      const AisResult ais = ForwardAis(
-          comm, rbm, base,
-          {.chains = o.chains, .steps = o.betas, .seed = o.seed, .progress = progress});
+      const AisResult ais =
+          ForwardAis(comm, rbm, base,
+                     {.chains = o.chains, .steps = o.betas, .seed = o.seed, .progress = progress});
       report.log_z.log_z = ais.log_z;
       report.log_z.low = ais.log_z_low;
       report.log_z.high = ais.log_z_high;
@@ -224,8 +228,8 @@ int EvalCommand(const Communicator& comm, const Args& args) {
     }
   }
 
-  log::info("scoring {} rows of {}:/{} in chunks of {} rows on {} ranks", report.split.rows,
-            o.data, o.split, o.chunk_rows, comm.size());
+  log::info("scoring {} rows of {}:/{} in chunks of {} rows on {} ranks", report.split.rows, o.data,
+            o.split, o.chunk_rows, comm.size());
   report.scores = ScoreSplit(comm, rbm, report.split,
                              {.chunk_rows = o.chunk_rows, .seed = o.seed, .progress = progress});
   report.model = o.model;

@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
@@ -33,31 +32,28 @@ struct LogzOptions {
   std::string verbosity = "info";
 };
 
-bool SamePath(const std::string& a, const std::string& b) {
-  std::error_code error;
-  if (std::filesystem::exists(a) && std::filesystem::exists(b)) {
-    return std::filesystem::equivalent(a, b, error);
-  }
-  return std::filesystem::weakly_canonical(a, error) == std::filesystem::weakly_canonical(b, error);
-}
-
 // A finite number for JSON, or null (JSON has no infinities).
 nlohmann::json Number(double x) { return std::isfinite(x) ? nlohmann::json(x) : nullptr; }
 
 nlohmann::json AisJson(const AisResult& ais) {
-  return {{"log_z", Number(ais.log_z)},         {"log_z_low", Number(ais.log_z_low)},
-          {"log_z_high", Number(ais.log_z_high)}, {"log_z_sd", Number(ais.log_z_sd)},
-          {"log_z0", ais.log_z0},               {"ess", ais.ess},
-          {"chains", ais.chains},               {"steps", ais.steps},
-          {"seed", ais.seed},                   {"seconds", ais.seconds}};
+  return {{"log_z", Number(ais.log_z)},
+          {"log_z_low", Number(ais.log_z_low)},
+          {"log_z_high", Number(ais.log_z_high)},
+          {"log_z_sd", Number(ais.log_z_sd)},
+          {"log_z0", ais.log_z0},
+          {"ess", ais.ess},
+          {"chains", ais.chains},
+          {"steps", ais.steps},
+          {"seed", ais.seed},
+          {"seconds", ais.seconds}};
 }
 
 void PrintAis(const char* label, const AisResult& ais) {
-  std::printf("%-12s log Z = %.6f   3-sigma interval [%.6f, %.6f]   sd %.4f   ESS %.1f of %lld "
-              "chains   %lld steps   %.1f s\n",
-              label, ais.log_z, ais.log_z_low, ais.log_z_high, ais.log_z_sd, ais.ess,
-              static_cast<long long>(ais.chains), static_cast<long long>(ais.steps),
-              ais.seconds);
+  std::printf(
+      "%-12s log Z = %.6f   3-sigma interval [%.6f, %.6f]   sd %.4f   ESS %.1f of %lld "
+      "chains   %lld steps   %.1f s\n",
+      label, ais.log_z, ais.log_z_low, ais.log_z_high, ais.log_z_sd, ais.ess,
+      static_cast<long long>(ais.chains), static_cast<long long>(ais.steps), ais.seconds);
 }
 
 void PrintReport(const LogPartitionReport& r, const std::string& out) {
@@ -72,18 +68,19 @@ void PrintReport(const LogPartitionReport& r, const std::string& out) {
   if (r.ais) PrintAis("AIS", *r.ais);
   if (r.reverse) PrintAis("reverse AIS", *r.reverse);
   if (const auto gap = r.gap()) {
-    std::printf("%-12s %.6f nats (reverse minus forward; the true log Z lies between them in "
-                "expectation)\n",
-                "gap", *gap);
+    std::printf(
+        "%-12s %.6f nats (reverse minus forward; the true log Z lies between them in "
+        "expectation)\n",
+        "gap", *gap);
   }
   std::printf("%-12s %s\n", "results", out.c_str());
   std::fflush(stdout);
 }
 
 nlohmann::json ReportJson(const LogPartitionReport& r, const std::string& out) {
-  nlohmann::json j = {{"model", r.model},   {"model_checksum", r.model_checksum},
+  nlohmann::json j = {{"model", r.model},     {"model_checksum", r.model_checksum},
                       {"visible", r.visible}, {"hidden", r.hidden},
-                      {"ranks", r.ranks},   {"out", out}};
+                      {"ranks", r.ranks},     {"out", out}};
   if (r.exact) {
     j["exact"] = {{"log_z", r.exact->log_z},
                   {"enumerated_layer", r.exact->plan.hidden ? "hidden" : "visible"},
@@ -101,6 +98,14 @@ nlohmann::json ReportJson(const LogPartitionReport& r, const std::string& out) {
 }
 
 }  // namespace
+
+bool SamePath(const std::string& a, const std::string& b) {
+  std::error_code error;
+  if (std::filesystem::exists(a) && std::filesystem::exists(b)) {
+    return std::filesystem::equivalent(a, b, error);
+  }
+  return std::filesystem::weakly_canonical(a, error) == std::filesystem::weakly_canonical(b, error);
+}
 
 int LogzCommand(const Communicator& comm, const Args& args) {
   LogzOptions o;
@@ -121,16 +126,14 @@ int LogzCommand(const Communicator& comm, const Args& args) {
       .Add("train-split", &o.train_split, "split of --data for the base-rate start model")
       .Add("heldout-split", &o.heldout_split,
            "split of --data whose first --chains rows start reverse AIS")
-      .Add("chains", &o.chains, "AIS chains (global ids, spread over ranks)",
-           Between(2, 1 << 24))
+      .Add("chains", &o.chains, "AIS chains (global ids, spread over ranks)", Between(2, 1 << 24))
       .Add("betas", &o.betas,
            "AIS steps: K evenly spaced inverse temperatures k/K; 0: the classic ladder "
            "(1e-3 to 0.5, 1e-4 to 0.9, 1e-5 to 1; 14,500 steps)",
            Between(0, 1e9))
       .Add("seed", &o.seed, "seed of the AIS random streams")
       .Add("gap-warning", &o.gap_warning,
-           "warn when forward and reverse AIS differ by more than this many nats",
-           AtLeast(0))
+           "warn when forward and reverse AIS differ by more than this many nats", AtLeast(0))
       .Add("max-exact-units", &o.max_exact_units,
            "refuse exact enumeration of a smaller layer larger than this", Between(1, 40))
       .Add("out", &o.out, "HDF5 results file; default: next to the model, <model>.logz.h5")
@@ -175,8 +178,8 @@ int LogzCommand(const Communicator& comm, const Args& args) {
     check(heldout);
     if (heldout.rows < o.chains) {
       throw UsageError("option --chains: reverse AIS starts one chain at each of the first " +
-                       std::to_string(o.chains) + " rows of " + o.data + ":/" +
-                       o.heldout_split + ", which has only " + std::to_string(heldout.rows) +
+                       std::to_string(o.chains) + " rows of " + o.data + ":/" + o.heldout_split +
+                       ", which has only " + std::to_string(heldout.rows) +
                        " rows; lower --chains");
     }
     const Range mine = ChainsOfRank(comm, o.chains);
@@ -192,7 +195,10 @@ int LogzCommand(const Communicator& comm, const Args& args) {
   report.save_weights = o.save_weights;
   const bool progress = comm.root() && spdlog::should_log(spdlog::level::info);
   if (exact) {
-    log::info("exact log Z: {}", DescribeExactCost(PlanExact(rbm), comm.size()));
+    const ExactPlan plan = PlanExact(rbm);
+    if (plan.units <= o.max_exact_units) {
+      log::info("exact log Z: {}", DescribeExactCost(plan, comm.size()));
+    }
     report.exact = ExactLogPartition(comm, rbm, o.max_exact_units, progress);
   } else {
     if (o.data.empty()) {
@@ -206,8 +212,8 @@ int LogzCommand(const Communicator& comm, const Args& args) {
         .chains = o.chains, .steps = o.betas, .seed = o.seed, .progress = progress};
     const int64_t steps = o.betas == 0 ? kClassicLadderSteps : o.betas;
     if (forward) {
-      log::info("AIS: {} chains over {} ranks, {} steps, start model: {}", o.chains,
-                comm.size(), steps, report.base_rate);
+      log::info("AIS: {} chains over {} ranks, {} steps, start model: {}", o.chains, comm.size(),
+                steps, report.base_rate);
       report.ais = ForwardAis(comm, rbm, report.base_bias, options);
     }
     if (reverse) {
@@ -222,12 +228,13 @@ int LogzCommand(const Communicator& comm, const Args& args) {
     if (!comm.root()) return;
     WriteLogPartitionFile(o.out, report);
     if (const auto gap = report.gap(); gap && std::abs(*gap) > o.gap_warning) {
-      log::warn("forward and reverse AIS differ by {:.3f} nats, more than --gap-warning {}: "
-                "{}; add temperatures (--betas) or chains (--chains)",
-                *gap, FormatValue(o.gap_warning),
-                *gap > 0 ? "log Z is uncertain within that bracket"
-                         : "the estimates cross, so the held-out rows are not typical samples "
-                           "of the model or the chains have not mixed");
+      log::warn(
+          "forward and reverse AIS differ by {:.3f} nats, more than --gap-warning {}: "
+          "{}; add temperatures (--betas) or chains (--chains)",
+          *gap, FormatValue(o.gap_warning),
+          *gap > 0 ? "log Z is uncertain within that bracket"
+                   : "the estimates cross, so the held-out rows are not typical samples "
+                     "of the model or the chains have not mixed");
     }
     if (o.json) {
       std::cout << ReportJson(report, o.out).dump() << std::endl;

@@ -67,7 +67,8 @@ grep -q "^reverse AIS  log Z = " both2.txt || fail "the readable summary has no 
 import h5py, numpy as np
 f = h5py.File("bits1.h5", "r")
 assert f.attrs["format"] == "zeta-logz" and f.attrs["format_version"] == 1
-assert f.attrs["visible"] == 784 and f.attrs["hidden"] == 16 and len(f.attrs["model_checksum"]) == 16
+assert f.attrs["visible"] == 784 and f.attrs["hidden"] == 16
+assert len(f.attrs["model_checksum"]) == 16
 a = f["ais"]
 for key in ["log_z", "log_z_low", "log_z_high", "log_z_sd", "log_z0", "ess", "seconds"]:
     assert np.isfinite(a.attrs[key]) or key == "log_z_low", key
@@ -116,12 +117,15 @@ for key in log_likelihood log_likelihood_se pseudo_log_likelihood reconstruction
 done
 run_ranks 2 eval --model "$MODEL" --data fm.h5 --logz-file both.h5 --chunk-rows 6000 --json \
   --verbosity warn --out big.h5 > big.json
+# Float GEMMs round differently with the batch shape: the means agree to ~1e-11 relative,
+# the PLL (a difference of two float free energies per row) to ~1e-8; tolerances 100x that.
 /usr/bin/python3 -c "
 import json
 a, b = json.load(open('eval2.json')), json.load(open('big.json'))
 assert b['chunks'] == 1
-for k in ['log_likelihood', 'pseudo_log_likelihood', 'reconstruction_error']:
-    assert abs(a[k] - b[k]) <= 1e-9 * abs(b[k]), k
+for k, tolerance in [('log_likelihood', 1e-9), ('reconstruction_error', 1e-9),
+                     ('pseudo_log_likelihood', 1e-6)]:
+    assert abs(a[k] - b[k]) <= tolerance * abs(b[k]), k
 " || fail "eval depends on the chunk size beyond rounding"
 # Without --logz-file a 16-unit layer is enumerated exactly; the readable summary.
 run_ranks 2 eval --model "$MODEL" --data fm.h5 --out exact_eval.h5 > eval.txt 2> eval.err
@@ -155,7 +159,8 @@ done
 # Bad inputs: one line, the right exit code, on 2 ranks (no rank hangs).
 run_ranks 2 train --data fm.h5 --run_dir other --hidden 16 --epochs 1 --seed 9 --verbosity warn
 expect_error 1 "missing.h5: no such file" run_ranks 2 logz --model missing.h5
-expect_error 2 "option --method: 'magic' is not one of" run_ranks 2 logz --model "$MODEL" --method magic
+expect_error 2 "option --method: 'magic' is not one of" \
+  run_ranks 2 logz --model "$MODEL" --method magic
 expect_error 2 "--data is required" run_ranks 2 logz --model "$MODEL" --method reverse-ais
 expect_error 2 "the limit is 10 units" \
   run_ranks 2 logz --model "$MODEL" --method exact --max-exact-units 10
@@ -172,6 +177,7 @@ expect_error 1 "not a results file of 'zeta logz'" \
   run_ranks 2 eval --model "$MODEL" --data fm.h5 --logz-file fm.h5
 expect_error 1 "no split 'nosuch'" run_ranks 2 eval --model "$MODEL" --data fm.h5 --split nosuch
 expect_error 2 "option --data: a data file is required" run_ranks 2 eval --model "$MODEL"
+expect_error 2 "is the model file" run_ranks 2 eval --model "$MODEL" --data fm.h5 --out "$MODEL"
 expect_error 2 "option --chunk-rows: 0 is out of range" \
   run_ranks 2 eval --model "$MODEL" --data fm.h5 --chunk-rows 0
 [ "$(md5sum < "$MODEL")" = "$model_sum" ] || fail "the model file changed"

@@ -60,12 +60,13 @@ expect_png() {
 
 import_slice 1000 fm.h5
 
-# A brief run: 36 hidden units (a 6 x 6 grid of filters), filters every 2 epochs.
-"$ZETA" train --data fm.h5 --run_dir run --hidden 36 --epochs 3 --batch 20 --shards 2 \
+# A brief run: 16 hidden units (a 4 x 4 grid of filters, and log Z exact by enumeration),
+# filters every 2 epochs.
+"$ZETA" train --data fm.h5 --run_dir run --hidden 16 --epochs 3 --batch 20 --shards 2 \
   --learning_rate 0.05 --filters_every 2 2>train.log || { cat train.log; fail "training failed"; }
 # Grids: 1 pixel of padding (gray 64) around 28 x 28 tiles.
-expect_png run/filters.png $((6 * 28 + 7)) $((6 * 28 + 7)) 1 64
-expect_png run/filters/epoch-0002.png $((6 * 28 + 7)) $((6 * 28 + 7)) 1 64
+expect_png run/filters.png $((4 * 28 + 5)) $((4 * 28 + 5)) 1 64
+expect_png run/filters/epoch-0002.png $((4 * 28 + 5)) $((4 * 28 + 5)) 1 64
 [ "$(ls run/filters)" = "epoch-0002.png" ] || fail "filters every 2 epochs of 3: $(ls run/filters)"
 expect_png run/learning_curve.png $((2 * 480 + 3 * 4)) $((2 * 300 + 3 * 4)) 3 200
 # Output to a file: periodic progress lines, not a bar.
@@ -130,30 +131,46 @@ d = anomaly[:, None] - normal[None, :]
 expected = ((d > 0).sum() + 0.5 * (d == 0).sum()) / d.size
 assert abs(expected - float(os.environ["AUROC"])) < 1e-6, (expected, os.environ["AUROC"])
 PY
-# log Z from files: text and an HDF5 results file.
+# log Z from files: a text file, and the exact results of 'zeta logz' next to the model.
 echo 10 > logz.txt
-/usr/bin/python3 -c \
-  "import h5py; h5py.File('logz.h5', 'w').create_group('ais').attrs['log_z'] = 10.0"
 "$ZETA" score --model run/model.h5 --data fm.h5 --out sc3.csv --logz-file logz.txt >/dev/null 2>&1
 cmp -s <(cut -d, -f3 sc1.csv) <(cut -d, -f3 sc3.csv) ||
   fail "--logz-file (text) differs from --logz"
-"$ZETA" score --model run/model.h5 --data fm.h5 --out sc.h5 --logz-file logz.h5 >/dev/null 2>&1
-h5ls sc.h5/scores/log_p | grep -q "{1000}" || fail "the HDF5 scores have no log_p of 1000 rows"
+"$ZETA" logz --model run/model.h5 --method exact >/dev/null 2>&1 || fail "zeta logz failed"
+"$ZETA" score --model run/model.h5 --data fm.h5 --out sc.h5 --logz-file run/model.logz.h5 \
+  >score.h5.out 2>/dev/null
+grep -q "log Z = .* (exact, run/model.logz.h5)" score.h5.out || fail "no exact log Z in the summary"
+/usr/bin/python3 - <<'PY' || fail "log p with the exact log Z is wrong"
+import h5py, numpy as np
+m = h5py.File("run/model.h5", "r")
+W, b, c = (m["model/" + k][:].astype(np.float64)
+           for k in ("weights", "visible_bias", "hidden_bias"))
+# log Z = logsumexp over the 2^16 hidden states of c.h + sum_i softplus(b_i + (W h)_i).
+h = ((np.arange(1 << 16)[:, None] >> np.arange(16)) & 1).astype(np.float64)
+terms = np.concatenate([
+    hh @ c + np.logaddexp(0, b + hh @ W.T).sum(axis=1) for hh in np.split(h, 16)])
+log_z = terms.max() + np.log(np.exp(terms - terms.max()).sum())
+s = h5py.File("sc.h5", "r")["scores"]
+f, logp = s["free_energy"][:], s["log_p"][:]
+assert f.shape == (1000,) and abs(s.attrs["log_z"] - log_z) < 1e-6, (s.attrs["log_z"], log_z)
+assert np.abs(logp - (-f - log_z)).max() < 1e-6
+# An average log-likelihood of binary images lies between 784 log(1/2) and 0.
+assert -784 * np.log(2) < logp.mean() < 0, logp.mean()
+PY
 
 # zeta inspect: every kind of file, and a run directory with log Z results next to the model.
-cp logz.h5 run/logz.h5
 "$ZETA" inspect run/model.h5 >inspect.out || fail "inspect of the model failed"
-for want in "784 visible x 36 hidden" "status: completed (train)" "metrics.csv: 4 rows" \
-  "filters.png (175 x 175)" "log Z results in run/logz.h5: log Z = 10" "/model/weights" \
-  "float32 \[784, 36\]"; do
+for want in "784 visible x 16 hidden" "status: completed (train)" "metrics.csv: 4 rows" \
+  "filters.png (117 x 117)" "log Z results in run/model.logz.h5:" "this model" \
+  "exact        log Z = " "/model/weights" "float32 \[784, 16\]"; do
   grep -q "$want" inspect.out || { cat inspect.out; fail "inspect of the model lacks '$want'"; }
 done
 "$ZETA" inspect run | grep -q "Run directory run" || fail "inspect of the run directory"
 "$ZETA" inspect fm.h5 | grep -q "split train: 1000 rows x 784 visible units (images 28 x 28)" ||
   fail "inspect of the data file"
 "$ZETA" inspect s1.h5 | grep -q "Zeta samples" || fail "inspect of the sample file"
-"$ZETA" inspect sc.h5 | grep -q "log_z: 10" || fail "inspect of the score file"
-"$ZETA" inspect logz.h5 | grep -q "log Z = 10" || fail "inspect of a log Z file"
+"$ZETA" inspect sc.h5 | grep -q "log_z_method: exact" || fail "inspect of the score file"
+"$ZETA" inspect run/model.logz.h5 | grep -q "Zeta log Z results" || fail "inspect of log Z"
 "$ZETA" inspect s1.png | grep -q "PNG image, 117 x 117 pixels, gray" || fail "inspect of a PNG"
 "$ZETA" inspect sc1.csv | grep -q "CSV table, 1000 rows" || fail "inspect of a CSV file"
 for command in sample score inspect; do
@@ -185,9 +202,13 @@ expect_error 2 "option --out: 'x.txt' must end in .csv, .h5 or .hdf5" \
 expect_error 2 "give at most one of them" "$ZETA" score --model $M --data fm.h5 --logz 1 \
   --logz-file logz.txt
 echo "not a number" > bad.txt
-expect_error 1 "bad.txt: expected an HDF5 results file" \
+expect_error 1 "bad.txt: expected a results file of 'zeta logz' or a text file" \
   "$ZETA" score --model $M --data fm.h5 --logz-file bad.txt
-expect_error 1 "fm.h5: holds no log Z" "$ZETA" score --model $M --data fm.h5 --logz-file fm.h5
+expect_error 1 "fm.h5: not a results file of 'zeta logz'" \
+  "$ZETA" score --model $M --data fm.h5 --logz-file fm.h5
+expect_error 1 "run/model.logz.h5: computed for a model with checksum" \
+  "$ZETA" score --model run/checkpoints/ckpt-0000000100.h5 --data fm.h5 \
+  --logz-file run/model.logz.h5
 printf '0,255,0,255\n255,0,0,0\n' > four.csv
 "$ZETA" data import --train-csv four.csv --out four.h5 2>/dev/null
 expect_error 1 "four.h5: /train has 4 columns, the model has 784 visible units" \

@@ -4,6 +4,8 @@
 # one folder, on ports that are free at start. Source this file, then:
 #   slurm_cluster_start DIR CPUS   starts the daemons and waits for the node to be idle;
 #                                  exports SLURM_CONF, SLURM_PARTITION
+#   slurm_cluster_reap PATTERN     stops the clusters in the folders matching PATTERN whose
+#                                  starting shell has died without stopping them
 #   slurm_cluster_stop             cancels what still runs, stops the daemons by their pid
 #                                  files (safe to call twice)
 #   slurm_job_state ID             the state of a job (or of an array's tasks), one per line
@@ -30,9 +32,10 @@ slurm_free_port() {
 slurm_cluster_start() {
   local dir=$1 cpus=$2
   SLURM_CLUSTER_DIR=${dir}
+  echo "$$" >"${dir}/owner.pid"
   local node
   node=$(hostname -s)
-  mkdir -p "${dir}"/{munge,ctld,spool,log}
+  mkdir -p "${dir}"/{munge,ctld,spool,log,tmp}
   # munged refuses a socket whose folders are group-writable or not searchable by others.
   chmod 755 "${dir}" "${dir}/munge"
   # Unix socket paths are limited to 107 bytes.
@@ -63,6 +66,7 @@ CredType=cred/munge
 AuthInfo=socket=${socket},cred_expire=10
 StateSaveLocation=${dir}/ctld
 SlurmdSpoolDir=${dir}/spool
+TmpFS=${dir}/tmp
 SlurmctldPidFile=${dir}/slurmctld.pid
 SlurmdPidFile=${dir}/slurmd.pid
 SlurmctldLogFile=${dir}/log/slurmctld.log
@@ -125,6 +129,19 @@ slurm_cluster_stop() {
     kill -KILL "${pid}" 2>/dev/null || true
   done
   SLURM_CLUSTER_DIR=
+}
+
+# A test killed outright (a ctest timeout sends SIGKILL) leaves its daemons running.
+slurm_cluster_reap() {
+  local dir owner
+  for dir in $1; do
+    [[ -s ${dir}/owner.pid ]] || continue
+    owner=$(<"${dir}/owner.pid")
+    kill -0 "${owner}" 2>/dev/null && continue
+    echo "slurm cluster: stopping the daemons left in ${dir} by process ${owner}" >&2
+    SLURM_CONF=${dir}/slurm.conf SLURM_CLUSTER_DIR=${dir} slurm_cluster_stop
+    rm -rf "${dir}"
+  done
 }
 
 slurm_job_state() {

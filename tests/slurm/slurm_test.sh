@@ -17,6 +17,7 @@ for variable in $(compgen -e | grep -E '^(SLURM|SBATCH|SRUN|SALLOC)_' || true); 
 done
 
 # Unix socket paths are short: the daemons' folder lives in /tmp, not in the scratch folder.
+slurm_cluster_reap "/tmp/zeta-slurm.*"
 state=$(mktemp -d /tmp/zeta-slurm.XXXXXX)
 finish() {
   local code=$?
@@ -29,6 +30,8 @@ finish() {
   exit "${code}"
 }
 trap finish EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 # 8 CPUs declared on a 2-core machine, so that the jobs below run side by side. Open MPI
 # then believes each rank has a core and spins in its waits; make the ranks yield instead.
 slurm_cluster_start "${state}" 8 || fail "the Slurm cluster did not start"
@@ -57,9 +60,9 @@ import_slice 2000 data/fmnist-2k.h5
 config=${repo}/configs/tiny.ini
 grep -q "^data = data/fmnist-2k.h5$" "${config}" || fail "${config} reads other data"
 
-# 1 and 2. The tiny config, run to the end and warned half-way, side by side. 12 epochs
+# 1 and 2. The tiny config, run to the end and warned half-way, side by side. 16 epochs
 # instead of 4 give the signal time to arrive mid-run; everything else is the config's.
-epochs=12
+epochs=16
 plain=$(submit --ntasks=2 "${jobs}/train.sbatch" "${config}" --run_dir runs/plain \
   --epochs "${epochs}")
 warned=$(ZETA_LAUNCHER=mpirun submit --ntasks=3 "${jobs}/train.sbatch" "${config}" \
@@ -104,7 +107,9 @@ same_model runs/plain/model.h5 runs/warned/model.h5
 diff <(cut -d, -f1,2,5- runs/plain/metrics.csv) <(cut -d, -f1,2,5- runs/warned/metrics.csv) >&2 ||
   fail "the metrics of the interrupted run differ"
 
-# 3. A 2 x 2 sweep as a job array, then one table.
+# 3. A 2 x 2 sweep as a job array, then one table. Each task stops after 50 of its 99 steps
+# and requeues itself once, as on a time limit: the others must not run again with it
+# (one task's job id is the array's, and requeueing that id requeues every task).
 cat >grid.ini <<'INI'
 data = data/fmnist-2k.h5
 hidden = 16, 24
@@ -114,6 +119,7 @@ batch = 60
 shards = 12
 monitor_samples = 300
 seed = 5
+stop_after_steps = 50
 INI
 "${ZETA}" sweep expand grid.ini --out runs/grid >expand.txt 2>/dev/null
 grep -q "sbatch --array=0-3 jobs/sweep.sbatch runs/grid" expand.txt ||
@@ -129,8 +135,15 @@ grep -q '^3,hidden=24_learning_rate=0.05,completed,24,0.05,3,' runs/grid/sweep.c
   fail "row 3 of sweep.csv: $(sed -n 5p runs/grid/sweep.csv)"
 for i in 0 1 2 3; do
   dir=$(sed -n "$((i + 1))p" runs/grid/configs.txt)
-  [[ $(json "${dir%/config.ini}/run.json" 'r["slurm"]["array_task_id"]') == "${i}" ]] ||
-    fail "${dir%/config.ini}: not run by array task ${i}"
+  dir=${dir%/config.ini}
+  [[ $(json "${dir}/run.json" 'r["slurm"]["array_task_id"]') == "${i}" ]] ||
+    fail "${dir}: not run by array task ${i}"
+  sessions=$(json "${dir}/run.json" '" ".join("%s:%d-%d:%s" % (s["status"], s["first_step"],
+    s["last_step"], s["slurm"].get("restart_count", "0")) for s in r["sessions"])')
+  [[ ${sessions} == "checkpointed:0-50:0 completed:50-99:1" ]] ||
+    fail "${dir}: sessions ${sessions}, expected one stop at step 50 and one requeue"
+  grep -q "sweep.sbatch: requeueing job ${array}_${i} " "zeta-sweep-${array}_${i}.out" ||
+    fail "task ${i} did not requeue itself alone: $(grep requeueing "zeta-sweep-${array}_${i}.out")"
 done
 
 # 4. Evaluate a point of the sweep: AIS and eval on 2 tasks, results next to the model. With

@@ -1,0 +1,27 @@
+"""Shared by the peers: thread limits set before numpy loads, the data file, the JSON line."""
+import json
+import os
+import sys
+
+
+def limit_threads(threads):
+    """Caps every thread pool (OpenBLAS, OpenMP) at `threads`; call before importing numpy."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(threads)
+
+
+def load_visible(path, split="train"):
+    """The 0/1 rows of a Zeta data file's split as float32 [rows, pixels]."""
+    import h5py
+    import numpy as np
+
+    with h5py.File(path, "r") as f:
+        if f"/{split}/visible" not in f:
+            sys.exit(f"{path}: no /{split}/visible (make it with 'zeta data import')")
+        return np.ascontiguousarray(f[f"/{split}/visible"][:], dtype=np.float32)
+
+
+def report(peer, method, threads, rows, seconds):
+    """Prints the peer's result as one JSON line."""
+    print(json.dumps({"peer": peer, "method": method, "threads": threads, "samples": rows,
+                      "seconds": seconds, "samples_per_second": rows / seconds}))

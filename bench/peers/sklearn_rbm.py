@@ -1,0 +1,35 @@
+#!/usr/bin/python3
+"""One epoch of scikit-learn's BernoulliRBM (PCD-1 on persistent hidden samples, batch 100)
+on a Zeta data file, timed around fit(); prints one JSON line. Run with Debian's
+/usr/bin/python3 (python3-sklearn)."""
+import argparse
+import time
+
+import common
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", required=True, help="HDF5 file from 'zeta data import'")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads")
+    parser.add_argument("--hidden", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=1)
+    args = parser.parse_args()
+    common.limit_threads(args.threads)
+
+    from sklearn.neural_network import BernoulliRBM
+    from threadpoolctl import threadpool_limits
+
+    v = common.load_visible(args.data)
+    rbm = BernoulliRBM(n_components=args.hidden, batch_size=args.batch, n_iter=args.epochs,
+                       learning_rate=0.01, random_state=1, verbose=0)
+    with threadpool_limits(limits=args.threads):
+        start = time.perf_counter()
+        rbm.fit(v)  # float32 input stays float32
+        seconds = time.perf_counter() - start
+    common.report("sklearn", "pcd", args.threads, v.shape[0] * args.epochs, seconds)
+
+
+if __name__ == "__main__":
+    main()
