@@ -2,6 +2,7 @@
 #include "zeta/options.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -44,6 +45,10 @@ OptionTable& OptionTable::Add(const std::string& name, T* field, const std::stri
       throw UsageError("option --" + name + ": '" + *field + "' is not one of " + allowed);
     } else {
       const auto value = static_cast<double>(*field);
+      if (std::isnan(value)) {
+        throw UsageError("option --" + name + ": nan is not a number, expected a value" +
+                         (bounds.min || bounds.max ? " in range" : ""));
+      }
       const bool low = bounds.min && value < *bounds.min;
       const bool high = bounds.max && value > *bounds.max;
       if (!low && !high) return;

@@ -1,6 +1,8 @@
 // Signals, metrics files, run records and progress reports.
 #include "zeta/run.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -61,6 +63,22 @@ void InstallStopSignals() {
 
 bool StopRequested() { return g_stop_requested != 0; }
 void ClearStopRequest() { g_stop_requested = 0; }
+
+DirectoryLock::DirectoryLock(const std::string& folder) {
+  const std::string path = folder + "/.lock";
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw Error(path + ": cannot create the lock file of the run directory");
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+    throw Error(folder + " is in use by another zeta process (" + path +
+                " is locked); wait for it to end or choose another run_dir");
+  }
+}
+
+DirectoryLock::~DirectoryLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 MetricsFile::MetricsFile(std::string path, std::vector<std::string> columns)
     : path_(std::move(path)), columns_(std::move(columns)) {}

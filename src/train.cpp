@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <sstream>
 
 #include "zeta/checkpoint.hpp"
@@ -197,12 +198,13 @@ class Trainer {
   // Workspace reused by every step: no allocation in the loop once sized.
   Matrix v0_, p0_, h_, pv_, v_, ph_, q0_, qk_;
   Rbm gradient_;
-  std::vector<int64_t> fixed_;
+  std::vector<int32_t> fixed_;  // the exact sum over ranks (every value below 2^24)
 
   // Monitoring (rank 0).
   Matrix monitor_train_;
   Matrix monitor_heldout_;
   std::string start_time_;
+  std::unique_ptr<DirectoryLock> lock_;  // rank 0: no second run in the same run_dir
   std::vector<std::string> hosts_;
   nlohmann::json earlier_sessions_ = nlohmann::json::array();  // of a resumed run
   int64_t first_step_ = 0;  // step at which this session began
@@ -211,6 +213,7 @@ class Trainer {
 void Trainer::Setup() {
   comm_.Collectively([&] {
     if (config_.data.empty()) throw UsageError("option --data: a data file is required");
+    if (config_.run_dir.empty()) throw UsageError("option --run_dir: must not be empty");
     if (comm_.size() > config_.shards) {
       throw UsageError("option --shards: " + std::to_string(config_.shards) + " shards for " +
                        std::to_string(comm_.size()) +
@@ -235,8 +238,18 @@ void Trainer::Setup() {
     }
     bits_ = GradientBits(config_.batch);
     checksum_ = train_.checksum.empty() ? "absent" : train_.checksum;
-    LoadShards();
   });
+  // Every rank must read the same data: a stale copy on one node would mix data sets.
+  const std::string mine = std::to_string(train_.rows) + " rows of " + std::to_string(nv_) +
+                           " columns, checksum " + checksum_;
+  std::string first = mine;
+  comm_.Broadcast(&first);
+  if (!comm_.AllTrue(first == mine)) {
+    throw Error(config_.data + ": the ranks read different data (rank 0 sees " + first +
+                    "); is the file the same on every node?",
+                kExitFailure, /*collective=*/true);
+  }
+  comm_.Collectively([&] { LoadShards(); });
 }
 
 void Trainer::LoadShards() {
@@ -390,9 +403,14 @@ bool Trainer::Step() {
   const float grid = std::ldexp(1.0F, bits_);
   q0_ = (p0_.array() * grid).round() / grid;
   qk_ = (ph_.array() * grid).round() / grid;
-  // With 0/1 states the sparse kernel adds only the rows a 1 selects; on the grid every
-  // order gives the same exact sums as the dense GEMM, which stays as the fallback.
-  if (!BinaryWeightStatistics(v0_, q0_, v_, qk_, gradient_.weights())) {
+  // With 0/1 states the sparse kernel adds only the rows a 1 selects and writes the weight
+  // statistics straight in fixed point; on the grid every order gives the same exact sums
+  // as the dense GEMM, which stays as the fallback.
+  const std::size_t count = gradient_.parameters().size();
+  const auto weights_count = static_cast<std::size_t>(nv_) * config_.hidden;
+  const auto sparse = BinaryWeightStatisticsFixed(v0_, q0_, v_, qk_, bits_,
+                                                  std::span(fixed_).first(weights_count));
+  if (!sparse) {
     gradient_.weights().noalias() = v0_.transpose() * q0_;
     gradient_.weights().noalias() -= v_.transpose() * qk_;
   }
@@ -400,8 +418,10 @@ bool Trainer::Step() {
   gradient_.hidden_bias() = (q0_.colwise().sum() - qk_.colwise().sum()).transpose();
 
   // One exact sum over ranks carries the statistics and two flags: stop and divergence.
-  const std::size_t count = gradient_.parameters().size();
-  const bool finite = ToFixedPoint(gradient_.parameters(), bits_, std::span(fixed_).first(count));
+  const std::size_t first = sparse ? weights_count : 0;
+  const bool finite = (!sparse || *sparse) &&
+                      ToFixedPoint(gradient_.parameters().subspan(first), bits_,
+                                   std::span(fixed_).subspan(first, count - first));
   ++steps_this_run_;
   const bool stop = StopRequested() ||
                     (config_.stop_after_steps > 0 && steps_this_run_ >= config_.stop_after_steps);
@@ -538,11 +558,19 @@ int Trainer::Run() {
   Setup();
   comm_.Collectively([&] {
     if (!comm_.root()) return;
-    fs::create_directories(checkpoint_dir());
+    std::error_code error;
+    fs::create_directories(checkpoint_dir(), error);
+    if (error) {
+      throw Error("option --run_dir: cannot create " + checkpoint_dir() + " (" + error.message() +
+                  ")");
+    }
+    lock_ = std::make_unique<DirectoryLock>(config_.run_dir);
     RemoveStaleTemporaries(checkpoint_dir());
-    if (!config_.resume && !ListCheckpoints(checkpoint_dir()).empty()) {
-      throw UsageError(config_.run_dir + " already holds checkpoints: pass --resume to continue "
-                       "that run, or choose another run_dir");
+    const bool earlier_run =
+        !ListCheckpoints(checkpoint_dir()).empty() || fs::exists(config_.run_dir + "/run.json");
+    if (!config_.resume && earlier_run) {
+      throw UsageError(config_.run_dir + " already holds a run: pass --resume to continue "
+                       "it, or choose another run_dir");
     }
   });
   const bool resumed = config_.resume && Resume();

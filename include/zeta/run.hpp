@@ -17,6 +17,21 @@ void InstallStopSignals();
 [[nodiscard]] bool StopRequested();
 void ClearStopRequest();
 
+// An exclusive lock on a folder (flock on FOLDER/.lock), held for the object's life and
+// released by the kernel when the process dies, so a killed run never leaves it stuck.
+// Throws an Error when another process holds it. Node-local and most parallel file
+// systems honour flock; some NFS set-ups do not (then the lock only guards one node).
+class DirectoryLock {
+ public:
+  explicit DirectoryLock(const std::string& folder);
+  ~DirectoryLock();
+  DirectoryLock(const DirectoryLock&) = delete;
+  DirectoryLock& operator=(const DirectoryLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // A CSV file with a fixed header, one row per call, flushed at once. On resume the rows
 // after the checkpoint's step are dropped (they will be computed again).
 class MetricsFile {

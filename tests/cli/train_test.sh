@@ -59,7 +59,22 @@ expect_error 2 "option --batch: 30 does not split evenly over 4 shards" \
   run_ranks 2 train --config run.ini --run_dir r4 --batch 30
 expect_error 2 "every rank needs at least one shard" \
   run_ranks 2 train --config run.ini --run_dir r5 --shards 1 --batch 10
-expect_error 2 "already holds checkpoints" run_ranks 2 train --config run.ini
+expect_error 2 "already holds a run" run_ranks 2 train --config run.ini
+expect_error 2 "option --run_dir: must not be empty" run_ranks 2 train --config run.ini --run_dir ""
+expect_error 2 "option --momentum: nan is not a number" run_ranks 2 train --config run.ini \
+  --run_dir r6 --momentum nan
+touch plain_file
+expect_error 1 "option --run_dir: cannot create plain_file/checkpoints" \
+  run_ranks 2 train --config run.ini --run_dir plain_file
+# A second run in a run directory that is in use is refused (the lock dies with its holder).
+run_ranks 1 train --config run.ini --run_dir locked --epochs 50 --verbosity warn &
+holder=$!
+until [ -e locked/run.json ]; do sleep 0.05; done
+expect_error 1 "locked is in use by another zeta process" \
+  run_ranks 1 train --config run.ini --run_dir locked --resume
+kill -9 $holder 2>/dev/null || true
+pkill -9 -f -- "--run_dir locked" || true
+wait $holder 2>/dev/null || true
 # Data whose width disagrees with the model being resumed.
 for i in $(seq 400); do echo "$((i % 4)),1,2,3"; done > narrow.csv
 "$ZETA" data import --train-csv narrow.csv --csv-max 3 --out narrow.h5 2>/dev/null
