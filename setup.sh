@@ -10,6 +10,7 @@ packages=(
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
   libeigen3-dev libopenblas-dev libboost-program-options-dev libgtest-dev
   librandom123-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libpng-dev zlib1g-dev
+  libbenchmark-dev
   python3-h5py python3-numpy
   dataset-fashion-mnist
   slurm-wlm munge

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -38,9 +40,10 @@ struct ActiveSets {
 // Workspace reused by every call on this thread: no allocation once sized.
 struct Workspace {
   ActiveSets rows;
-  ActiveSets a_columns;
-  ActiveSets b_columns;
+  ActiveSets b_rows;
+  ActiveSets columns;
   Matrix transposed;
+  Matrix stacked;
   Eigen::VectorXf column_sums;
 };
 
@@ -122,18 +125,27 @@ bool BuildRows(const MatrixRef& x, bool complement, ActiveSets* sets) {
   return true;
 }
 
-// Column lists from (direct) row lists, a counting sort: column c owns the rows that hold a
-// 1 in it, in increasing order.
-void Transpose(const ActiveSets& rows, std::size_t row_count, uint32_t cols, ActiveSets* out) {
-  const uint32_t ones = rows.start[row_count];
+// Column lists of the matrix [a; b] from the (direct) row lists of a and b, a counting sort:
+// column c owns the rows of a, then the rows of b offset by a's row count, that hold a 1 in
+// it, in increasing order.
+void TransposeStacked(const ActiveSets& a, std::size_t a_rows, const ActiveSets& b,
+                      std::size_t b_rows, uint32_t cols, ActiveSets* out) {
+  const uint32_t a_ones = a.start[a_rows];
+  const uint32_t b_ones = b.start[b_rows];
   out->start.assign(cols + 1, 0);
-  for (uint32_t i = 0; i < ones; ++i) ++out->start[rows.index[i] + 1];
+  for (uint32_t i = 0; i < a_ones; ++i) ++out->start[a.index[i] + 1];
+  for (uint32_t i = 0; i < b_ones; ++i) ++out->start[b.index[i] + 1];
   for (uint32_t c = 0; c < cols; ++c) out->start[c + 1] += out->start[c];
   out->cursor.assign(out->start.begin(), out->start.end() - 1);
-  out->index.resize(ones + kVectorSlack);
-  for (std::size_t r = 0; r < row_count; ++r) {
-    for (uint32_t i = rows.start[r]; i < rows.start[r + 1]; ++i) {
-      out->index[out->cursor[rows.index[i]]++] = static_cast<uint32_t>(r);
+  out->index.resize(a_ones + b_ones + kVectorSlack);
+  for (std::size_t r = 0; r < a_rows; ++r) {
+    for (uint32_t i = a.start[r]; i < a.start[r + 1]; ++i) {
+      out->index[out->cursor[a.index[i]]++] = static_cast<uint32_t>(r);
+    }
+  }
+  for (std::size_t r = 0; r < b_rows; ++r) {
+    for (uint32_t i = b.start[r]; i < b.start[r + 1]; ++i) {
+      out->index[out->cursor[b.index[i]]++] = static_cast<uint32_t>(a_rows + r);
     }
   }
 }
@@ -219,6 +231,18 @@ struct ProductArgs {
   Matrix* out;
 };
 
+// Where the weight statistics go: floats, or fixed point 2^-bits (scale = 2^bits) with a
+// count of the values that were not finite or reached 2^30.
+struct StatisticsOut {
+  float* real = nullptr;
+  int32_t* fixed = nullptr;
+  Eigen::Index stride = 0;
+  float scale = 1.0F;
+};
+
+// Largest fixed-point magnitude accepted, as in ToFixedPoint's 32-bit form.
+constexpr float kFixedLimit = 0x1p30F;
+
 #ifdef ZETA_AVX512
 
 // sigmoid(x) = 1 / (1 + e^-x). e^t for t = -x clamped to [-100, 100] (beyond, the result is
@@ -248,15 +272,46 @@ inline __m512 Sigmoid16(__m512 x) {
 
 // acc[u] += m[row, 16u ..] for every row in [begin, end): a sum of selected rows of one
 // column block of kU vectors, the last one masked to the `last` lanes inside the matrix.
+// The rows come from L2 at scattered places, so the row kAhead places on is prefetched
+// (reading its index is safe: index lists end with kVectorSlack spare entries).
+constexpr int kAhead = 8;
+static_assert(kAhead <= static_cast<int>(kVectorSlack));
+
 template <int kU>
 inline void AddRows(const float* m, Eigen::Index stride, const uint32_t* begin,
                     const uint32_t* end, __mmask16 last, __m512 (&acc)[kU]) {
   for (const uint32_t* i = begin; i != end; ++i) {
     const float* row = m + static_cast<Eigen::Index>(*i) * stride;
+    const char* ahead = reinterpret_cast<const char*>(m + static_cast<Eigen::Index>(i[kAhead]) * stride);
+    for (int u = 0; u < kU; ++u) _mm_prefetch(ahead + u * 64, _MM_HINT_T0);
     for (int u = 0; u + 1 < kU; ++u) acc[u] = _mm512_add_ps(acc[u], _mm512_loadu_ps(row + u * kLanes));
     acc[kU - 1] =
         _mm512_add_ps(acc[kU - 1], _mm512_maskz_loadu_ps(last, row + (kU - 1) * kLanes));
   }
+}
+
+// The same with two sets of accumulators taking alternate rows, for short lists whose single
+// chain of additions would wait on the add latency; acc holds their sum at the end.
+template <int kU>
+inline void AddRowsTwoWay(const float* m, Eigen::Index stride, const uint32_t* begin,
+                          const uint32_t* end, __mmask16 last, __m512 (&acc)[kU]) {
+  __m512 odd[kU];
+  for (auto& x : odd) x = _mm512_setzero_ps();
+  const uint32_t* i = begin;
+  for (; i + 2 <= end; i += 2) {
+    const float* row0 = m + static_cast<Eigen::Index>(i[0]) * stride;
+    const float* row1 = m + static_cast<Eigen::Index>(i[1]) * stride;
+    for (int u = 0; u + 1 < kU; ++u) {
+      acc[u] = _mm512_add_ps(acc[u], _mm512_loadu_ps(row0 + u * kLanes));
+      odd[u] = _mm512_add_ps(odd[u], _mm512_loadu_ps(row1 + u * kLanes));
+    }
+    acc[kU - 1] =
+        _mm512_add_ps(acc[kU - 1], _mm512_maskz_loadu_ps(last, row0 + (kU - 1) * kLanes));
+    odd[kU - 1] =
+        _mm512_add_ps(odd[kU - 1], _mm512_maskz_loadu_ps(last, row1 + (kU - 1) * kLanes));
+  }
+  if (i != end) AddRows<kU>(m, stride, i, end, last, acc);
+  for (int u = 0; u < kU; ++u) acc[u] = _mm512_add_ps(acc[u], odd[u]);
 }
 
 // Lanes of vector u of a block of kU vectors: all but the last are whole.
@@ -315,29 +370,51 @@ void Product(const ProductArgs& a, Eigen::Index first_row, Eigen::Index last_row
   });
 }
 
-// Columns per block of the statistics: 4 vectors keep a block of p and of q (rows × 64
-// floats each) near L1 while every column of a and b passes over it.
-constexpr int kStatisticsVectors = 4;
+// Columns per block of the statistics: 4 vectors keep a block of [p; -q] (2 rows × 64
+// floats) in L1 and L2 while every column of [a; b] passes over it.
+constexpr int kStatisticsVectors = 2;
 
-void Statistics(const ActiveSets& a, const MatrixRef& p, const ActiveSets& b, const MatrixRef& q,
-                Eigen::Index first, Eigen::Index last_column, Eigen::Ref<Matrix>* out) {
-  ForEachColumnBlock<kStatisticsVectors>(p.cols(), [&]<int kU>(Eigen::Index c0, __mmask16 last) {
-    for (Eigen::Index i = first; i < last_column; ++i) {
-      __m512 plus[kU];
-      __m512 minus[kU];
-      for (auto& x : plus) x = _mm512_setzero_ps();
-      for (auto& x : minus) x = _mm512_setzero_ps();
-      AddRows<kU>(p.data() + c0, p.outerStride(), a.index.data() + a.start[i],
-                  a.index.data() + a.start[i + 1], last, plus);
-      AddRows<kU>(q.data() + c0, q.outerStride(), b.index.data() + b.start[i],
-                  b.index.data() + b.start[i + 1], last, minus);
-      float* dst = out->data() + i * out->outerStride() + c0;
-      for (int u = 0; u < kU; ++u) {
-        _mm512_mask_storeu_ps(dst + u * kLanes, LaneMask<kU>(u, last),
-                              _mm512_sub_ps(plus[u], minus[u]));
+// Rows [first, last) of out for one column block: few live values, so that the compiler
+// keeps every pointer in a register. Returns how many values failed the fixed-point range.
+template <int kU>
+[[gnu::noinline]] int StatisticsBlock(const float* stacked, Eigen::Index stride,
+                                      const uint32_t* index, const uint32_t* start,
+                                      Eigen::Index first, Eigen::Index last, __mmask16 edge,
+                                      Eigen::Index c0, const StatisticsOut& out) {
+  const __m512 scale = _mm512_set1_ps(out.scale);
+  const __m512 limit = _mm512_set1_ps(kFixedLimit);
+  int bad = 0;
+  for (Eigen::Index i = first; i < last; ++i) {
+    __m512 acc[kU];
+    for (auto& x : acc) x = _mm512_setzero_ps();
+    AddRowsTwoWay<kU>(stacked, stride, index + start[i], index + start[i + 1], edge, acc);
+    const Eigen::Index at = i * out.stride + c0;
+    for (int u = 0; u < kU; ++u) {
+      const __mmask16 lanes = LaneMask<kU>(u, edge);
+      if (out.fixed == nullptr) {
+        _mm512_mask_storeu_ps(out.real + at + u * kLanes, lanes, acc[u]);
+        continue;
       }
+      // Exact: a grid value times 2^bits is an integer below 2^30, which float holds.
+      const __m512 x = _mm512_mul_ps(acc[u], scale);
+      const __mmask16 fits = _mm512_mask_cmp_ps_mask(lanes, _mm512_abs_ps(x), limit, _CMP_LT_OQ);
+      bad += __builtin_popcount(static_cast<unsigned>(lanes & ~fits));
+      _mm512_mask_storeu_epi32(out.fixed + at + u * kLanes, lanes,
+                               _mm512_maskz_cvtps_epi32(fits, x));
     }
+  }
+  return bad;
+}
+
+int Statistics(const ActiveSets& columns, const Matrix& stacked, Eigen::Index first,
+               Eigen::Index last_column, const StatisticsOut& out) {
+  int bad = 0;
+  ForEachColumnBlock<kStatisticsVectors>(stacked.cols(), [&]<int kU>(Eigen::Index c0,
+                                                                     __mmask16 edge) {
+    bad += StatisticsBlock<kU>(stacked.data() + c0, stacked.cols(), columns.index.data(),
+                               columns.start.data(), first, last_column, edge, c0, out);
   });
+  return bad;
 }
 
 void SigmoidRow(const float* bias, float beta, Eigen::Index cols, float* row) {
@@ -372,25 +449,31 @@ void Product(const ProductArgs& a, Eigen::Index first_row, Eigen::Index last_row
   }
 }
 
-void Statistics(const ActiveSets& a, const MatrixRef& p, const ActiveSets& b, const MatrixRef& q,
-                Eigen::Index first, Eigen::Index last, Eigen::Ref<Matrix>* out) {
-  const Eigen::Index cols = p.cols();
-  thread_local std::vector<float> minus;
-  minus.resize(static_cast<std::size_t>(cols));
-  for (Eigen::Index i = first; i < last; ++i) {
-    float* dst = out->data() + i * out->outerStride();
-    std::fill(dst, dst + cols, 0.0F);
-    std::fill(minus.begin(), minus.end(), 0.0F);
-    for (uint32_t j = a.start[i]; j < a.start[i + 1]; ++j) {
-      const float* row = p.data() + static_cast<Eigen::Index>(a.index[j]) * p.outerStride();
-      for (Eigen::Index c = 0; c < cols; ++c) dst[c] += row[c];
+int Statistics(const ActiveSets& columns, const Matrix& stacked, Eigen::Index first,
+               Eigen::Index last_column, const StatisticsOut& out) {
+  const Eigen::Index cols = stacked.cols();
+  thread_local std::vector<float> sum;
+  sum.resize(static_cast<std::size_t>(cols));
+  int bad = 0;
+  for (Eigen::Index i = first; i < last_column; ++i) {
+    std::fill(sum.begin(), sum.end(), 0.0F);
+    for (uint32_t j = columns.start[i]; j < columns.start[i + 1]; ++j) {
+      const float* row = stacked.data() + static_cast<Eigen::Index>(columns.index[j]) * cols;
+      for (Eigen::Index c = 0; c < cols; ++c) sum[static_cast<std::size_t>(c)] += row[c];
     }
-    for (uint32_t j = b.start[i]; j < b.start[i + 1]; ++j) {
-      const float* row = q.data() + static_cast<Eigen::Index>(b.index[j]) * q.outerStride();
-      for (Eigen::Index c = 0; c < cols; ++c) minus[static_cast<std::size_t>(c)] += row[c];
+    for (Eigen::Index c = 0; c < cols; ++c) {
+      const float x = sum[static_cast<std::size_t>(c)];
+      if (out.fixed == nullptr) {
+        out.real[i * out.stride + c] = x;
+        continue;
+      }
+      const float scaled = x * out.scale;
+      const bool fits = std::abs(scaled) < kFixedLimit;
+      bad += fits ? 0 : 1;
+      out.fixed[i * out.stride + c] = fits ? static_cast<int32_t>(scaled) : 0;
     }
-    for (Eigen::Index c = 0; c < cols; ++c) dst[c] -= minus[static_cast<std::size_t>(c)];
   }
+  return bad;
 }
 
 void SigmoidRow(const float* bias, float beta, Eigen::Index cols, float* row) {
@@ -464,25 +547,56 @@ bool BinaryProductTransposed(const MatrixRef& x, const MatrixRef& mt,
   return true;
 }
 
-bool BinaryWeightStatistics(const MatrixRef& a, const MatrixRef& p, const MatrixRef& b,
-                            const MatrixRef& q, Eigen::Ref<Matrix> out) {
+namespace {
+
+// aᵀp − bᵀq = [a; b]ᵀ [p; −q]: one list per column of [a; b], twice as long as either.
+// Returns -1 when a or b is not 0/1, else the count of values out of the fixed-point range.
+int RunStatistics(const MatrixRef& a, const MatrixRef& p, const MatrixRef& b, const MatrixRef& q,
+                  const StatisticsOut& out) {
   ZETA_CHECK(a.rows() == p.rows() && b.rows() == q.rows() && a.cols() == b.cols() &&
-                 p.cols() == q.cols() && out.rows() == a.cols() && out.cols() == p.cols(),
-             "statistics shapes must agree: a, b [rows, k], p, q [rows, n], out [k, n]");
+                 p.cols() == q.cols(),
+             "statistics shapes must agree: a, b [rows, k], p, q [rows, n]");
   Workspace& scratch = Scratch();
   const auto k = static_cast<uint32_t>(a.cols());
-  if (!BuildRows(a, /*complement=*/false, &scratch.rows)) return false;
-  Transpose(scratch.rows, static_cast<std::size_t>(a.rows()), k, &scratch.a_columns);
-  if (!BuildRows(b, /*complement=*/false, &scratch.rows)) return false;
-  Transpose(scratch.rows, static_cast<std::size_t>(b.rows()), k, &scratch.b_columns);
-  const double work = static_cast<double>(scratch.a_columns.start[k] + scratch.b_columns.start[k]) *
-                      static_cast<double>(p.cols());
-#pragma omp parallel num_threads(ThreadsFor(work))
+  if (!BuildRows(a, /*complement=*/false, &scratch.rows) ||
+      !BuildRows(b, /*complement=*/false, &scratch.b_rows)) {
+    return -1;
+  }
+  TransposeStacked(scratch.rows, static_cast<std::size_t>(a.rows()), scratch.b_rows,
+                   static_cast<std::size_t>(b.rows()), k, &scratch.columns);
+  scratch.stacked.resize(p.rows() + q.rows(), p.cols());
+  scratch.stacked.topRows(p.rows()) = p;
+  scratch.stacked.bottomRows(q.rows()) = -q;
+  const double work = static_cast<double>(scratch.columns.start[k]) * static_cast<double>(p.cols());
+  int bad = 0;
+#pragma omp parallel num_threads(ThreadsFor(work)) reduction(+ : bad)
   {
     const auto [first, last] = ThreadShare(a.cols());
-    Statistics(scratch.a_columns, p, scratch.b_columns, q, first, last, &out);
+    bad += Statistics(scratch.columns, scratch.stacked, first, last, out);
   }
-  return true;
+  return bad;
+}
+
+}  // namespace
+
+bool BinaryWeightStatistics(const MatrixRef& a, const MatrixRef& p, const MatrixRef& b,
+                            const MatrixRef& q, Eigen::Ref<Matrix> out) {
+  ZETA_CHECK(out.rows() == a.cols() && out.cols() == p.cols(),
+             "statistics output must be [k, n] for a [rows, k] and p [rows, n]");
+  return RunStatistics(a, p, b, q, {.real = out.data(), .stride = out.outerStride()}) >= 0;
+}
+
+std::optional<bool> BinaryWeightStatisticsFixed(const MatrixRef& a, const MatrixRef& p,
+                                                const MatrixRef& b, const MatrixRef& q,
+                                                int fraction_bits, std::span<int32_t> out) {
+  ZETA_CHECK(out.size() == static_cast<std::size_t>(a.cols() * p.cols()),
+             "fixed-point statistics need k × n values");
+  const int bad = RunStatistics(a, p, b, q,
+                                {.fixed = out.data(),
+                                 .stride = p.cols(),
+                                 .scale = std::ldexp(1.0F, fraction_bits)});
+  if (bad < 0) return std::nullopt;
+  return bad == 0;
 }
 
 void BiasSigmoidRows(const Eigen::Ref<const Eigen::VectorXf>& bias, float beta, Matrix* x) {

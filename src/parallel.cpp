@@ -70,6 +70,12 @@ void Communicator::SumInPlace(std::span<int64_t> values) const {
        "MPI_Allreduce");
 }
 
+void Communicator::SumInPlace(std::span<int32_t> values) const {
+  Call(MPI_Allreduce(MPI_IN_PLACE, values.data(), Count(values.size()), MPI_INT32_T, MPI_SUM,
+                     comm_),
+       "MPI_Allreduce");
+}
+
 void Communicator::SumInPlace(std::span<double> values) const {
   Call(MPI_Allreduce(MPI_IN_PLACE, values.data(), Count(values.size()), MPI_DOUBLE, MPI_SUM,
                      comm_),
@@ -203,6 +209,20 @@ bool ToFixedPoint(std::span<const float> values, int fraction_bits, std::span<in
     const bool fits = std::abs(scaled) < limit;  // false for NaN
     bad |= fits ? 0 : 1;
     out[i] = static_cast<int64_t>(fits ? scaled + std::copysign(0.5, scaled) : 0.0);
+  }
+  return bad == 0;
+}
+
+bool ToFixedPoint(std::span<const float> values, int fraction_bits, std::span<int32_t> out) {
+  ZETA_CHECK(values.size() == out.size(), "fixed-point output must match the input size");
+  const double scale = std::ldexp(1.0, fraction_bits);
+  const double limit = std::ldexp(1.0, 30);
+  int bad = 0;  // rounding as in the 64-bit version
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const double scaled = static_cast<double>(values[i]) * scale;
+    const bool fits = std::abs(scaled) < limit;  // false for NaN
+    bad |= fits ? 0 : 1;
+    out[i] = static_cast<int32_t>(fits ? scaled + std::copysign(0.5, scaled) : 0.0);
   }
   return bad == 0;
 }

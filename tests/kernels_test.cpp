@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -146,6 +147,23 @@ TEST(WeightStatistics, AreTheExactSumsOnTheGrid) {
   Matrix c = a;
   c(3, 4) = 2.0F;
   EXPECT_FALSE(BinaryWeightStatistics(c, p, b, q, out));
+
+  // The fixed-point form holds the same sums times 2^16, exactly.
+  std::vector<int32_t> fixed(static_cast<std::size_t>(kVisible) * kHidden);
+  const auto fine = BinaryWeightStatisticsFixed(a, p, b, q, 16, fixed);
+  ASSERT_TRUE(fine.has_value());
+  EXPECT_TRUE(*fine);
+  for (int i = 0; i < kVisible; ++i) {
+    for (int j = 0; j < kHidden; ++j) {
+      ASSERT_EQ(fixed[static_cast<std::size_t>(i) * kHidden + j], std::ldexp(exact(i, j), 16));
+    }
+  }
+  EXPECT_FALSE(BinaryWeightStatisticsFixed(c, p, b, q, 16, fixed).has_value());
+  Matrix broken = p;
+  broken(0, 0) = std::numeric_limits<float>::quiet_NaN();
+  const auto flagged = BinaryWeightStatisticsFixed(a, broken, b, q, 16, fixed);
+  ASSERT_TRUE(flagged.has_value());
+  EXPECT_FALSE(*flagged);
 }
 
 TEST(Sigmoid, AccurateOverItsRangeAndSaturatesCleanly) {

@@ -53,6 +53,24 @@ TEST(Communicator, IntegerSumsAreExactOnAnyRankCount) {
   EXPECT_TRUE(comm.AnyTrue(comm.rank() == 0));
 }
 
+TEST(FixedPoint, ThirtyTwoBitSumsAreExactAndFlagOverflow) {
+  const Communicator comm;
+  // Grid values of the trainer's kind: multiples of 2^-16 below 2^7 in magnitude.
+  const std::vector<float> values = {0.25F + comm.rank(), -3.5F, 100.0F + 0x1p-16F};
+  std::vector<int32_t> fixed(3);
+  ASSERT_TRUE(ToFixedPoint(values, 16, fixed));
+  comm.SumInPlace(fixed);
+  const int n = comm.size();
+  EXPECT_EQ(FromFixedPoint(fixed[0], 16), 0.25 * n + n * (n - 1) / 2.0);
+  EXPECT_EQ(FromFixedPoint(fixed[1], 16), -3.5 * n);
+  EXPECT_EQ(FromFixedPoint(fixed[2], 16), (100.0 + 0x1p-16) * n);
+  const std::vector<float> huge = {16384.0F};  // 2^14 · 2^16 = 2^30: no headroom left
+  std::vector<int32_t> one(1);
+  EXPECT_FALSE(ToFixedPoint(huge, 16, one));
+  const std::vector<float> bad = {std::nanf("")};
+  EXPECT_FALSE(ToFixedPoint(bad, 16, one));
+}
+
 TEST(Communicator, AllGatherKeepsRankOrderWithUnequalCounts) {
   const Communicator comm;
   std::vector<double> mine(static_cast<std::size_t>(comm.rank() + 1), comm.rank());

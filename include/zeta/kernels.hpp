@@ -5,6 +5,9 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <cstdint>
+#include <optional>
+#include <span>
 
 #include "zeta/model.hpp"
 
@@ -40,6 +43,18 @@ enum class Epilogue { kLinear, kSigmoid };
 [[nodiscard]] bool BinaryWeightStatistics(const MatrixRef& a, const MatrixRef& p,
                                           const MatrixRef& b, const MatrixRef& q,
                                           Eigen::Ref<Matrix> out);
+
+// The same straight into fixed point: out[i n + j] = (aᵀp − bᵀq)[i, j] · 2^fraction_bits,
+// exact when p and q lie on the 2^-fraction_bits grid as above (the trainer's gradient, ready
+// for the exact sum over ranks without a float copy). Returns nullopt, leaving out untouched,
+// when a or b has an entry other than 0 or 1; otherwise whether every value was finite and
+// below 2^30 in magnitude (those that were not are stored as 0), as ToFixedPoint.
+[[nodiscard]] std::optional<bool> BinaryWeightStatisticsFixed(const MatrixRef& a,
+                                                              const MatrixRef& p,
+                                                              const MatrixRef& b,
+                                                              const MatrixRef& q,
+                                                              int fraction_bits,
+                                                              std::span<int32_t> out);
 
 // x <- sigmoid(beta (x + bias)) row by row for x [rows, n] and bias [n]; every entry goes
 // through the same instructions whatever its position, so rows do not depend on each other.

@@ -54,6 +54,7 @@ class Communicator {
   // Element-wise sum over ranks, in place. Integer sums are exact, so the result does not
   // depend on how values were spread over ranks.
   void SumInPlace(std::span<int64_t> values) const;
+  void SumInPlace(std::span<int32_t> values) const;  // half the bytes where sums fit
   void SumInPlace(std::span<double> values) const;  // not order-independent: diagnostics
   [[nodiscard]] int64_t Sum(int64_t value) const;
   [[nodiscard]] double Max(double value) const;
@@ -94,5 +95,10 @@ class Communicator {
 [[nodiscard]] bool ToFixedPoint(std::span<const float> values, int fraction_bits,
                                 std::span<int64_t> out);
 [[nodiscard]] double FromFixedPoint(int64_t value, int fraction_bits);
+// The same in 32 bits, for sums the caller knows stay below 2^31 in magnitude (the trainer's
+// gradient grid keeps every global sum below 2^24): false when a value is not finite or
+// reaches 2^30.
+[[nodiscard]] bool ToFixedPoint(std::span<const float> values, int fraction_bits,
+                                std::span<int32_t> out);
 
 }  // namespace zeta

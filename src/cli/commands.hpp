@@ -25,6 +25,12 @@ int TrainCommand(const Communicator& comm, const Args& args);
 // refuse writing results over a model.
 [[nodiscard]] bool SamePath(const std::string& a, const std::string& b);
 
+// Refuses, before any work, an output file (of option --`option`) that is a folder, one of
+// the command's inputs, or an existing Zeta model, checkpoint or data file, or whose folder
+// cannot be created or written. Creates the folder.
+void CheckOutputFile(const std::string& option, const std::string& out,
+                     const std::vector<std::string>& inputs);
+
 // Parses a subcommand's options on every rank; a bad option fails on all ranks together.
 // Returns false when --help was printed.
 bool ParseCollectively(const Communicator& comm, OptionTable* table, const Args& args);

@@ -74,6 +74,8 @@ int Import(const Communicator& comm, const Args& args) {
       throw UsageError("give the test split as at most one of --test-images or --test-csv");
     }
     if (!comm.root()) return;
+    CheckOutputFile("out", o.out, {o.train_images, o.train_labels, o.test_images,
+                                   o.test_labels, o.train_csv, o.test_csv});
     std::vector<SplitToWrite> splits;
     splits.push_back({"train", ReadSplit(o.train_images, o.train_labels, o.train_csv, o)});
     if (!o.test_images.empty() || !o.test_csv.empty()) {

@@ -183,6 +183,7 @@ int EvalCommand(const Communicator& comm, const Args& args) {
     if (SamePath(o.out, o.model)) {
       throw UsageError("option --out: " + o.out + " is the model file; choose another name");
     }
+    if (comm.root()) CheckOutputFile("out", o.out, {o.model, o.data, o.logz_file});
     rbm = ReadModel(o.model);
     report.split = ReadSplitInfo(o.data, o.split);
     if (report.split.cols != rbm.visible()) {

@@ -15,15 +15,6 @@ namespace {
 // The largest sample file rank 0 gathers: steps x chains x visible bytes.
 constexpr int64_t kMaxStateBytes = int64_t{1} << 30;
 
-void MakeParentFolder(const std::string& path) {
-  const auto folder = std::filesystem::path(path).parent_path();
-  std::error_code error;
-  if (!folder.empty()) std::filesystem::create_directories(folder, error);
-  if (error)
-    throw Error(path + ": cannot create the folder " + folder.string() + " (" + error.message() +
-                ")");
-}
-
 }  // namespace
 
 int SampleCommand(const Communicator& comm, const Args& args) {
@@ -93,8 +84,8 @@ int SampleCommand(const Communicator& comm, const Args& args) {
     shape = config.data.empty() ? VisibleShape(rbm.visible())
                                 : DataImageShape(config.data, config.split, rbm.visible());
     if (comm.root()) {
-      if (!out_h5.empty()) MakeParentFolder(out_h5);
-      if (!png.empty()) MakeParentFolder(png);
+      CheckOutputFile("out-h5", out_h5, {model, config.data, png});
+      CheckOutputFile("png", png, {model, config.data});
     }
   });
   SetComputeThreads(threads);

@@ -20,16 +20,6 @@ bool EndsWith(const std::string& text, const std::string& tail) {
          text.compare(text.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-void MakeParentFolder(const std::string& path) {
-  const auto folder = std::filesystem::path(path).parent_path();
-  std::error_code error;
-  if (!folder.empty()) std::filesystem::create_directories(folder, error);
-  if (error) {
-    throw Error(path + ": cannot create the folder " + folder.string() + " (" + error.message() +
-                ")");
-  }
-}
-
 void PrintSummary(const ScoreTable& table, const Rbm& rbm, int normal_class, std::ostream& out) {
   const auto n = static_cast<double>(table.free_energy.size());
   double sum = 0;
@@ -146,7 +136,7 @@ int ScoreCommand(const Communicator& comm, const Args& args) {
     }
     rbm = ReadModel(model);
     info = ReadSplitInfo(data, split);
-    if (!out.empty() && comm.root()) MakeParentFolder(out);
+    if (comm.root()) CheckOutputFile("out", out, {model, data, logz_file});
     if (normal_class >= 0 && !info.has_labels) {
       throw UsageError("option --normal-class: " + data + ":/" + split + " has no labels");
     }

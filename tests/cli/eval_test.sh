@@ -180,5 +180,20 @@ expect_error 2 "option --data: a data file is required" run_ranks 2 eval --model
 expect_error 2 "is the model file" run_ranks 2 eval --model "$MODEL" --data fm.h5 --out "$MODEL"
 expect_error 2 "option --chunk-rows: 0 is out of range" \
   run_ranks 2 eval --model "$MODEL" --data fm.h5 --chunk-rows 0
+# No output replaces an input, a model, a checkpoint or a data file; bad folders are found
+# before any work.
+expect_error 2 "option --out: fm.h5 is also an input" \
+  run_ranks 2 eval --model "$MODEL" --data fm.h5 --out fm.h5
+ckpt=$(ls "$(dirname "$MODEL")"/checkpoints/ckpt-*.h5 | tail -1)
+ckpt_sum=$(md5sum < "$ckpt")
+expect_error 2 "holds a checkpoint; Zeta never overwrites one" \
+  run_ranks 2 logz --model "$MODEL" --method exact --out "$ckpt"
+cp "$ckpt" other_model.h5
+expect_error 2 "other_model.h5 holds a checkpoint" \
+  "$ZETA" data import --train-csv /dev/null --out other_model.h5
+[ "$(md5sum < "$ckpt")" = "$ckpt_sum" ] || fail "a checkpoint changed"
+touch plainfile
+expect_error 1 "option --out: cannot write into the folder plainfile" \
+  run_ranks 2 logz --model "$MODEL" --method ais --out plainfile/zeta.h5
 [ "$(md5sum < "$MODEL")" = "$model_sum" ] || fail "the model file changed"
 echo "eval_test: all checks passed"

@@ -189,10 +189,10 @@ expect_error 2 "option --start: 'middle' is not one of" \
   "$ZETA" sample --model $M --start middle --png x.png
 expect_error 1 "fm.h5: missing dataset /model/weights" "$ZETA" sample --model fm.h5 --png x.png
 touch afile
-expect_error 1 "afile/x.png: cannot create the folder afile" \
+expect_error 1 "option --png: cannot write into the folder afile" \
   "$ZETA" sample --model $M --png afile/x.png
 expect_error 2 "option --data" "$ZETA" score --model $M
-expect_error 1 "afile/x.csv: cannot create the folder afile" \
+expect_error 1 "option --out: cannot write into the folder afile" \
   "$ZETA" score --model $M --data fm.h5 --out afile/x.csv
 expect_error 1 "fm.h5: no split 'valid'" "$ZETA" score --model $M --data fm.h5 --split valid
 expect_error 2 "option --normal-class 12: fm.h5:/test has 0 rows of that class" \
