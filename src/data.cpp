@@ -261,6 +261,10 @@ SplitInfo ReadSplitInfo(const std::string& path, const std::string& split) {
   if (shape.size() != 2 || shape[0] == 0 || shape[1] == 0) {
     throw Error(path + ": " + name + " must be a non-empty 2-D matrix [rows, visible units]");
   }
+  if (!file.IsUnsignedByte(name)) {
+    throw Error(path + ": " + name + " does not hold uint8 values, expected 0/1 bytes "
+                "(make the file with 'zeta data import')");
+  }
   SplitInfo info{.file = path,
                  .split = split,
                  .rows = static_cast<int64_t>(shape[0]),

@@ -172,6 +172,14 @@ Shape File::ShapeOf(const std::string& name) const {
   return shape;
 }
 
+bool File::IsUnsignedByte(const std::string& name) const {
+  if (!Exists(name)) Fail(name, "missing dataset");
+  Handle set(H5Dopen2(file_.id(), name.c_str(), H5P_DEFAULT), H5Dclose);
+  Handle type(H5Dget_type(set.id()), H5Tclose);
+  return H5Tget_class(type.id()) == H5T_INTEGER && H5Tget_size(type.id()) == 1 &&
+         H5Tget_sign(type.id()) == H5T_SGN_NONE;
+}
+
 template <class T>
 std::vector<T> File::Read(const std::string& name, const std::optional<Shape>& expected) const {
   const Shape shape = ShapeOf(name);

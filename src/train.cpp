@@ -581,7 +581,10 @@ int Trainer::Run() {
     if (!comm_.root()) return;
     const auto m = std::min<int64_t>(config_.monitor_samples, train_.rows);
     BytesToBatch(ReadVisibleRows(train_, 0, m), nv_, &monitor_train_);
-    if (HasSplit(config_.data, config_.heldout_split)) {
+    if (!HasSplit(config_.data, config_.heldout_split)) {
+      log::warn("{} has no split '{}': held-out metrics are skipped", config_.data,
+                config_.heldout_split);
+    } else {
       const auto heldout = ReadSplitInfo(config_.data, config_.heldout_split);
       if (heldout.cols != nv_) {
         throw Error(config_.data + ": /" + config_.heldout_split + " has " +

@@ -7,6 +7,7 @@
 
 #include "zeta/data.hpp"
 #include "zeta/error.hpp"
+#include "zeta/hdf5.hpp"
 
 namespace zeta {
 namespace {
@@ -135,6 +136,18 @@ TEST(DataFile, RoundTripsSplitsLabelsAndChecksum) {
   EXPECT_NE(ErrorOf([&] { (void)ReadSplitInfo(path, "test"); }).find("no split 'test'"),
             std::string::npos);
   EXPECT_FALSE(HasSplit(path, "test"));
+}
+
+TEST(DataFile, RefusesVisibleValuesThatAreNotBytes) {
+  const auto path = Scratch("float.h5");
+  {
+    auto file = h5::File::Create(path);
+    const std::vector<float> values(8, 0.7F);
+    file.Write<float>("/train/visible", values, {2, 4});
+  }
+  const auto message = ErrorOf([&] { (void)ReadSplitInfo(path, "train"); });
+  EXPECT_NE(message.find("/train/visible does not hold uint8 values"), std::string::npos)
+      << message;
 }
 
 }  // namespace

@@ -56,6 +56,8 @@ class File {
   void WriteString(const std::string& name, const std::string& text);
 
   [[nodiscard]] Shape ShapeOf(const std::string& name) const;
+  // True when the dataset's elements are unsigned 8-bit integers.
+  [[nodiscard]] bool IsUnsignedByte(const std::string& name) const;
   // Reads a whole dataset, refusing one whose shape differs from `expected` (when given) or
   // whose element type is not convertible to T.
   template <class T>
