@@ -75,7 +75,8 @@ void SetThreads(int threads) {
 }
 
 void Finish(benchmark::State& state, const Shape& shape) {
-  state.counters["FLOPS"] = benchmark::Counter(shape.flops(), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOPS"] =
+      benchmark::Counter(shape.flops(), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["threads"] = shape.threads;
   SetThreads(1);
 }

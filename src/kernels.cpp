@@ -190,7 +190,7 @@ void TransposeInto(const MatrixRef& m, Matrix* out) {
   const Eigen::Index whole_rows = rows / kTile * kTile;
   const Eigen::Index whole_cols = cols / kTile * kTile;
   const Eigen::Index groups = (whole_rows + kGroup - 1) / kGroup;
-#pragma omp parallel num_threads(ThreadsFor(static_cast<double>(m.size()) / 4))
+#pragma omp parallel num_threads(ThreadsFor(static_cast <double>(m.size())))
   {
     const auto [first, last] = ThreadShare(groups);
     for (Eigen::Index r0 = first * kGroup; r0 < std::min(last * kGroup, whole_rows); r0 += kGroup) {
@@ -214,10 +214,17 @@ void TransposeInto(const MatrixRef& m, Matrix* out) {
   }
 }
 
-// Column sums of m in increasing row order (the base of complemented rows).
+// Column sums of m in increasing row order (the base of complemented rows), columns split
+// over the threads.
 void ColumnSums(const MatrixRef& m, Eigen::VectorXf* sums) {
   sums->setZero(m.cols());
-  for (Eigen::Index r = 0; r < m.rows(); ++r) *sums += m.row(r).transpose();
+#pragma omp parallel num_threads(ThreadsFor(static_cast <double>(m.size())))
+  {
+    const auto [first, last] = ThreadShare(m.cols());
+    auto part = sums->segment(first, last - first);
+    for (Eigen::Index r = 0; r < m.rows(); ++r)
+      part += m.row(r).segment(first, last - first).transpose();
+  }
 }
 
 // A product of 0/1 rows (as lists) with m, and what to do with it.
@@ -278,15 +285,16 @@ constexpr int kAhead = 8;
 static_assert(kAhead <= static_cast<int>(kVectorSlack));
 
 template <int kU>
-inline void AddRows(const float* m, Eigen::Index stride, const uint32_t* begin,
-                    const uint32_t* end, __mmask16 last, __m512 (&acc)[kU]) {
+inline void AddRows(const float* m, Eigen::Index stride, const uint32_t* begin, const uint32_t* end,
+                    __mmask16 last, __m512 (&acc)[kU]) {
   for (const uint32_t* i = begin; i != end; ++i) {
     const float* row = m + static_cast<Eigen::Index>(*i) * stride;
-    const char* ahead = reinterpret_cast<const char*>(m + static_cast<Eigen::Index>(i[kAhead]) * stride);
+    const char* ahead =
+        reinterpret_cast<const char*>(m + static_cast<Eigen::Index>(i[kAhead]) * stride);
     for (int u = 0; u < kU; ++u) _mm_prefetch(ahead + u * 64, _MM_HINT_T0);
-    for (int u = 0; u + 1 < kU; ++u) acc[u] = _mm512_add_ps(acc[u], _mm512_loadu_ps(row + u * kLanes));
-    acc[kU - 1] =
-        _mm512_add_ps(acc[kU - 1], _mm512_maskz_loadu_ps(last, row + (kU - 1) * kLanes));
+    for (int u = 0; u + 1 < kU; ++u)
+      acc[u] = _mm512_add_ps(acc[u], _mm512_loadu_ps(row + u * kLanes));
+    acc[kU - 1] = _mm512_add_ps(acc[kU - 1], _mm512_maskz_loadu_ps(last, row + (kU - 1) * kLanes));
   }
 }
 
@@ -305,10 +313,8 @@ inline void AddRowsTwoWay(const float* m, Eigen::Index stride, const uint32_t* b
       acc[u] = _mm512_add_ps(acc[u], _mm512_loadu_ps(row0 + u * kLanes));
       odd[u] = _mm512_add_ps(odd[u], _mm512_loadu_ps(row1 + u * kLanes));
     }
-    acc[kU - 1] =
-        _mm512_add_ps(acc[kU - 1], _mm512_maskz_loadu_ps(last, row0 + (kU - 1) * kLanes));
-    odd[kU - 1] =
-        _mm512_add_ps(odd[kU - 1], _mm512_maskz_loadu_ps(last, row1 + (kU - 1) * kLanes));
+    acc[kU - 1] = _mm512_add_ps(acc[kU - 1], _mm512_maskz_loadu_ps(last, row0 + (kU - 1) * kLanes));
+    odd[kU - 1] = _mm512_add_ps(odd[kU - 1], _mm512_maskz_loadu_ps(last, row1 + (kU - 1) * kLanes));
   }
   if (i != end) AddRows<kU>(m, stride, i, end, last, acc);
   for (int u = 0; u < kU; ++u) acc[u] = _mm512_add_ps(acc[u], odd[u]);
@@ -333,7 +339,8 @@ void ForEachColumnBlock(Eigen::Index cols, Body&& body) {
   const auto vectors = static_cast<int>((left + kLanes - 1) / kLanes);
   [&]<int... kU>(std::integer_sequence<int, kU...>) {
     ((vectors == kU + 1 ? body.template operator()<kU + 1>(c0, last) : void()), ...);
-  }(std::make_integer_sequence<int, kWide>{});
+  }
+  (std::make_integer_sequence<int, kWide>{});
 }
 
 // Columns per block of the product: 8 vectors keep a block of m (k × 128 floats) in L2
@@ -353,7 +360,8 @@ void Product(const ProductArgs& a, Eigen::Index first_row, Eigen::Index last_row
       // GCC spills the accumulators inside the loop above.
       float* dst = a.out->data() + r * a.out->cols() + c0;
 #pragma GCC unroll 16
-      for (int u = 0; u < kU; ++u) _mm512_mask_storeu_ps(dst + u * kLanes, LaneMask<kU>(u, last), acc[u]);
+      for (int u = 0; u < kU; ++u)
+        _mm512_mask_storeu_ps(dst + u * kLanes, LaneMask<kU>(u, last), acc[u]);
       const bool complement = sets.complement[static_cast<std::size_t>(r)] != 0;
       for (int u = 0; u < kU; ++u) {
         const __mmask16 lanes = LaneMask<kU>(u, last);
@@ -409,19 +417,19 @@ template <int kU>
 int Statistics(const ActiveSets& columns, const Matrix& stacked, Eigen::Index first,
                Eigen::Index last_column, const StatisticsOut& out) {
   int bad = 0;
-  ForEachColumnBlock<kStatisticsVectors>(stacked.cols(), [&]<int kU>(Eigen::Index c0,
-                                                                     __mmask16 edge) {
-    bad += StatisticsBlock<kU>(stacked.data() + c0, stacked.cols(), columns.index.data(),
-                               columns.start.data(), first, last_column, edge, c0, out);
-  });
+  ForEachColumnBlock<kStatisticsVectors>(
+      stacked.cols(), [&]<int kU>(Eigen::Index c0, __mmask16 edge) {
+        bad += StatisticsBlock<kU>(stacked.data() + c0, stacked.cols(), columns.index.data(),
+                                   columns.start.data(), first, last_column, edge, c0, out);
+      });
   return bad;
 }
 
 void SigmoidRow(const float* bias, float beta, Eigen::Index cols, float* row) {
   for (Eigen::Index c = 0; c < cols; c += kLanes) {
     const __mmask16 valid = FirstLanes(cols - c);
-    const __m512 v =
-        _mm512_add_ps(_mm512_maskz_loadu_ps(valid, row + c), _mm512_maskz_loadu_ps(valid, bias + c));
+    const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(valid, row + c),
+                                   _mm512_maskz_loadu_ps(valid, bias + c));
     _mm512_mask_storeu_ps(row + c, valid, Sigmoid16(_mm512_mul_ps(v, _mm512_set1_ps(beta))));
   }
 }
@@ -437,7 +445,8 @@ void Product(const ProductArgs& a, Eigen::Index first_row, Eigen::Index last_row
     float* dst = a.out->data() + r * cols;
     std::fill(dst, dst + cols, 0.0F);
     for (uint32_t i = sets.start[r]; i < sets.start[r + 1]; ++i) {
-      const float* row = a.m->data() + static_cast<Eigen::Index>(sets.index[i]) * a.m->outerStride();
+      const float* row =
+          a.m->data() + static_cast<Eigen::Index>(sets.index[i]) * a.m->outerStride();
       for (Eigen::Index c = 0; c < cols; ++c) dst[c] += row[c];
     }
     const bool complement = sets.complement[static_cast<std::size_t>(r)] != 0;
@@ -553,9 +562,9 @@ namespace {
 // Returns -1 when a or b is not 0/1, else the count of values out of the fixed-point range.
 int RunStatistics(const MatrixRef& a, const MatrixRef& p, const MatrixRef& b, const MatrixRef& q,
                   const StatisticsOut& out) {
-  ZETA_CHECK(a.rows() == p.rows() && b.rows() == q.rows() && a.cols() == b.cols() &&
-                 p.cols() == q.cols(),
-             "statistics shapes must agree: a, b [rows, k], p, q [rows, n]");
+  ZETA_CHECK(
+      a.rows() == p.rows() && b.rows() == q.rows() && a.cols() == b.cols() && p.cols() == q.cols(),
+      "statistics shapes must agree: a, b [rows, k], p, q [rows, n]");
   Workspace& scratch = Scratch();
   const auto k = static_cast<uint32_t>(a.cols());
   if (!BuildRows(a, /*complement=*/false, &scratch.rows) ||
@@ -591,10 +600,9 @@ std::optional<bool> BinaryWeightStatisticsFixed(const MatrixRef& a, const Matrix
                                                 int fraction_bits, std::span<int32_t> out) {
   ZETA_CHECK(out.size() == static_cast<std::size_t>(a.cols() * p.cols()),
              "fixed-point statistics need k × n values");
-  const int bad = RunStatistics(a, p, b, q,
-                                {.fixed = out.data(),
-                                 .stride = p.cols(),
-                                 .scale = std::ldexp(1.0F, fraction_bits)});
+  const int bad = RunStatistics(
+      a, p, b, q,
+      {.fixed = out.data(), .stride = p.cols(), .scale = std::ldexp(1.0F, fraction_bits)});
   if (bad < 0) return std::nullopt;
   return bad == 0;
 }
@@ -602,10 +610,11 @@ std::optional<bool> BinaryWeightStatisticsFixed(const MatrixRef& a, const Matrix
 void BiasSigmoidRows(const Eigen::Ref<const Eigen::VectorXf>& bias, float beta, Matrix* x) {
   ZETA_CHECK(bias.size() == x->cols(), "bias size must equal the columns");
   const Eigen::Index cols = x->cols();
-#pragma omp parallel num_threads(ThreadsFor(static_cast<double>(x->size()) * 8))
+#pragma omp parallel num_threads(ThreadsFor(static_cast <double>(x->size()) * 8))
   {
     const auto [first, last] = ThreadShare(x->rows());
-    for (Eigen::Index r = first; r < last; ++r) SigmoidRow(bias.data(), beta, cols, x->data() + r * cols);
+    for (Eigen::Index r = first; r < last; ++r)
+      SigmoidRow(bias.data(), beta, cols, x->data() + r * cols);
   }
 }
 

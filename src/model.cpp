@@ -61,8 +61,7 @@ void HiddenProbabilities(const Rbm& rbm, const MatrixRef& v, Matrix* p, float be
 
 void VisibleProbabilities(const Rbm& rbm, const MatrixRef& h, Matrix* p, int block_rows) {
   ZETA_CHECK(h.cols() == rbm.hidden(), "batch width must equal the hidden units");
-  if (BinaryProductTransposed(h, rbm.weights(), rbm.visible_bias(), 1.0F, Epilogue::kSigmoid,
-                              p)) {
+  if (BinaryProductTransposed(h, rbm.weights(), rbm.visible_bias(), 1.0F, Epilogue::kSigmoid, p)) {
     return;
   }
   p->resize(h.rows(), rbm.visible());

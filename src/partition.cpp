@@ -11,6 +11,7 @@
 
 #include "zeta/error.hpp"
 #include "zeta/hdf5.hpp"
+#include "zeta/kernels.hpp"
 #include "zeta/random.hpp"
 #include "zeta/run.hpp"
 #include "zeta/version.hpp"
@@ -197,7 +198,8 @@ class Annealer {
     const auto steps = static_cast<int64_t>(gammas.size()) - 1;
     for (int64_t t = 1; t <= steps; ++t) {
       const auto k = static_cast<std::size_t>(t);
-      Product(v_, w_, c_, &x_);  // x = c + vW
+      // x = c + vW; 0/1 states take the sparse kernel (rows independent of each other too).
+      if (!BinaryProduct(v_, w_, c_, 1.0F, Epilogue::kLinear, &x_)) Product(v_, w_, c_, &x_);
       AddLogRatio(gammas[k - 1], gammas[k]);
       if (t < steps) Transition(gammas[k], static_cast<uint64_t>(t));
       progress->Update(t);
@@ -246,7 +248,9 @@ class Annealer {
       p_.head(nh_) = (1.0F + (-bf * x).exp()).inverse();
       SampleBernoulli(Key(Stream::kAisHidden, r, step), Span(p_, nh_), RowSpan(&h_, r));
     }
-    Product(h_, wt_, zero_, &y_);  // y = h Wᵀ
+    if (!BinaryProduct(h_, wt_, zero_, 1.0F, Epilogue::kLinear, &y_)) {
+      Product(h_, wt_, zero_, &y_);  // y = h Wᵀ
+    }
     for (Eigen::Index r = 0; r < rows_; ++r) {
       const Eigen::Map<const Eigen::ArrayXf> y(y_.data() + r * y_.cols(), nv_);
       p_.head(nv_) = (1.0F + (-(rest * base_ + bf * (b_ + y))).exp()).inverse();

@@ -136,8 +136,7 @@ void ForEachVector(const StreamKey& key, std::size_t count, Emit&& emit) {
 
 // 24 random bits scaled to [0, 1), as ToUnit.
 inline __m512 ToUnit16(__m512i words) {
-  return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(words, 8)),
-                       _mm512_set1_ps(0x1.0p-24F));
+  return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(words, 8)), _mm512_set1_ps(0x1.0p-24F));
 }
 
 #endif

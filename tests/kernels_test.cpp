@@ -1,6 +1,8 @@
 // The hot-path kernels against double-precision references: the sparse product with its
 // sigmoid, the exact weight statistics, the sigmoid over its whole range, and the
 // independence of every row from its batch and from the thread count.
+#include "zeta/kernels.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,7 +10,6 @@
 #include <limits>
 #include <vector>
 
-#include "zeta/kernels.hpp"
 #include "zeta/model.hpp"
 #include "zeta/random.hpp"
 
@@ -22,7 +23,8 @@ constexpr int kHidden = 150;
 
 Matrix Uniform(int rows, int cols, uint64_t seed) {
   Matrix m(rows, cols);
-  FillUniform({.seed = seed, .stream = Stream::kSample}, {m.data(), static_cast<std::size_t>(m.size())});
+  FillUniform({.seed = seed, .stream = Stream::kSample},
+              {m.data(), static_cast<std::size_t>(m.size())});
   return m;
 }
 
@@ -33,7 +35,8 @@ Matrix Bits(int rows, int cols, double ones, uint64_t seed) {
 
 Matrix Normal(int rows, int cols, float scale, uint64_t seed) {
   Matrix m(rows, cols);
-  FillNormal({.seed = seed, .stream = Stream::kWeightInit}, {m.data(), static_cast<std::size_t>(m.size())});
+  FillNormal({.seed = seed, .stream = Stream::kWeightInit},
+             {m.data(), static_cast<std::size_t>(m.size())});
   return m * scale;
 }
 
@@ -86,7 +89,8 @@ TEST(BinaryProduct, RowsDoNotDependOnTheBatchOrTheThreads) {
   ASSERT_TRUE(BinaryProduct(x, m, bias, 1.0F, Epilogue::kSigmoid, &whole));
   for (const auto& [first, count] : {std::pair{0, 1}, {5, 8}, {36, 1}, {10, 27}}) {
     Matrix part;
-    ASSERT_TRUE(BinaryProduct(x.middleRows(first, count), m, bias, 1.0F, Epilogue::kSigmoid, &part));
+    ASSERT_TRUE(
+        BinaryProduct(x.middleRows(first, count), m, bias, 1.0F, Epilogue::kSigmoid, &part));
     EXPECT_TRUE((part.array() == whole.middleRows(first, count).array()).all())
         << count << " rows from row " << first;
   }
@@ -137,8 +141,8 @@ TEST(WeightStatistics, AreTheExactSumsOnTheGrid) {
   const Matrix q = (Uniform(rows, kHidden, 15).array() * grid).round() / grid;
   Matrix out(kVisible, kHidden);
   ASSERT_TRUE(BinaryWeightStatistics(a, p, b, q, out));
-  const Eigen::MatrixXd exact =
-      a.cast<double>().transpose() * p.cast<double>() - b.cast<double>().transpose() * q.cast<double>();
+  const Eigen::MatrixXd exact = a.cast<double>().transpose() * p.cast<double>() -
+                                b.cast<double>().transpose() * q.cast<double>();
   EXPECT_TRUE((out.cast<double>().array() == exact.array()).all());
   Matrix dense = a.transpose() * p;
   dense -= b.transpose() * q;
@@ -185,7 +189,8 @@ TEST(Sigmoid, AccurateOverItsRangeAndSaturatesCleanly) {
   const std::vector<float> extremes = {-inf, -1e30F, -100.0F, 0.0F, 100.0F, 1e30F, inf};
   const std::vector<float> want = {0.0F, 0.0F, 0.0F, 0.5F, 1.0F, 1.0F, 1.0F};
   Matrix e(1, 8);
-  for (std::size_t i = 0; i < extremes.size(); ++i) e(0, static_cast<Eigen::Index>(i)) = extremes[i];
+  for (std::size_t i = 0; i < extremes.size(); ++i)
+    e(0, static_cast<Eigen::Index>(i)) = extremes[i];
   e(0, 7) = std::numeric_limits<float>::quiet_NaN();
   BiasSigmoidRows(Eigen::VectorXf::Zero(8), 1.0F, &e);
   for (std::size_t i = 0; i < want.size(); ++i) {

@@ -52,8 +52,7 @@ enum class Epilogue { kLinear, kSigmoid };
 [[nodiscard]] std::optional<bool> BinaryWeightStatisticsFixed(const MatrixRef& a,
                                                               const MatrixRef& p,
                                                               const MatrixRef& b,
-                                                              const MatrixRef& q,
-                                                              int fraction_bits,
+                                                              const MatrixRef& q, int fraction_bits,
                                                               std::span<int32_t> out);
 
 // x <- sigmoid(beta (x + bias)) row by row for x [rows, n] and bias [n]; every entry goes
