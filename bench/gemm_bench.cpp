@@ -66,6 +66,7 @@ Matrix GridProbabilities(Eigen::Index rows, Eigen::Index cols, uint32_t seed) {
   return m;
 }
 
+// Threads of the dense path (the BLAS, or Eigen's OpenMP products).
 void SetThreads(int threads) {
 #ifdef ZETA_BENCH_EIGEN_ONLY
   Eigen::setNbThreads(threads);
@@ -73,6 +74,15 @@ void SetThreads(int threads) {
   zeta::SetComputeThreads(threads);
 #endif
 }
+
+#ifndef ZETA_BENCH_EIGEN_ONLY
+// Threads of Zeta's kernels alone: OpenBLAS stays at one thread, as in the training loop,
+// where it does not run, so that its idle workers do not spin on the cores the kernels use.
+void SetKernelThreadsOnly(int threads) {
+  zeta::SetComputeThreads(1);
+  zeta::SetKernelThreads(threads);
+}
+#endif
 
 void Finish(benchmark::State& state, const Shape& shape) {
   state.counters["FLOPS"] =
@@ -128,7 +138,7 @@ void DenseWeights(benchmark::State& state) {
 // HiddenProbabilities on 0/1 rows: the sparse product with its fused sigmoid.
 void SparseHidden(benchmark::State& state) {
   const Shape shape(state);
-  SetThreads(shape.threads);
+  SetKernelThreadsOnly(shape.threads);
   zeta::Rbm rbm(static_cast<int>(shape.visible), static_cast<int>(shape.hidden));
   rbm.weights() = Gaussian(shape.visible, shape.hidden, 0.01F, 2);
   const Matrix v = Bernoulli(shape.batch, shape.visible, shape.ones, 1);
@@ -143,7 +153,7 @@ void SparseHidden(benchmark::State& state) {
 // VisibleProbabilities on 0/1 hidden rows: the sparse product with the transposed weights.
 void SparseVisible(benchmark::State& state) {
   const Shape shape(state);
-  SetThreads(shape.threads);
+  SetKernelThreadsOnly(shape.threads);
   zeta::Rbm rbm(static_cast<int>(shape.visible), static_cast<int>(shape.hidden));
   rbm.weights() = Gaussian(shape.visible, shape.hidden, 0.01F, 4);
   const Matrix h = Bernoulli(shape.batch, shape.hidden, shape.ones, 3);
@@ -159,7 +169,7 @@ void SparseVisible(benchmark::State& state) {
 // counts the two dense products it replaces.
 void SparseWeights(benchmark::State& state) {
   const Shape shape(state);
-  SetThreads(shape.threads);
+  SetKernelThreadsOnly(shape.threads);
   const Matrix v0 = Bernoulli(shape.batch, shape.visible, shape.ones, 5);
   const Matrix vk = Bernoulli(shape.batch, shape.visible, shape.ones, 7);
   const Matrix q0 = GridProbabilities(shape.batch, shape.hidden, 6);

@@ -64,6 +64,8 @@ class Rbm {
 
 // p(h_j = 1 | v) = sigmoid(beta (c_j + (vW)_j)) for every row of v, into *p.
 //
+// 0/1 rows (data, samples, chains) take the sparse kernels of zeta/kernels.hpp, where every
+// row is computed on its own, whatever the batch, layout or thread count. For other rows,
 // `block_rows` > 0 computes the product in separate GEMMs of that many rows (the row count
 // must be a multiple of it). A BLAS picks its kernel by the matrix shape (OpenBLAS has
 // separate small-matrix kernels), so a row's bits can depend on how many rows share its
@@ -98,7 +100,8 @@ void BytesToBatch(std::span<const uint8_t> bytes, int cols, Matrix* batch);
 void SampleRows(const Matrix& p, uint64_t seed, Stream stream, uint64_t first_index,
                 uint64_t step, uint32_t sub, Matrix* out);
 
-// Sets the threads of the BLAS under Eigen (and of Eigen's own products) for this rank.
+// Sets the threads of this rank's hot-path kernels (which split rows, so results do not
+// change), of the BLAS under Eigen and of Eigen's own products.
 void SetComputeThreads(int threads);
 
 }  // namespace zeta
