@@ -20,9 +20,9 @@ void WriteModelGroup(h5::File* file, const Rbm& rbm) {
   const auto nv = static_cast<hsize_t>(rbm.visible());
   const auto nh = static_cast<hsize_t>(rbm.hidden());
   const auto params = rbm.parameters();
-  file->Write<float>("/model/weights", params.subspan(0, nv * nh), {nv, nh});
-  file->Write<float>("/model/visible_bias", params.subspan(nv * nh, nv), {nv});
-  file->Write<float>("/model/hidden_bias", params.subspan(nv * nh + nv, nh), {nh});
+  file->WriteChecksummed<float>("/model/weights", params.subspan(0, nv * nh), {nv, nh});
+  file->WriteChecksummed<float>("/model/visible_bias", params.subspan(nv * nh, nv), {nv});
+  file->WriteChecksummed<float>("/model/hidden_bias", params.subspan(nv * nh + nv, nh), {nh});
   file->SetAttribute("/model/weights", "layout",
                      std::string("row-major [visible, hidden]: weights[i, j] joins v_i and h_j"));
   file->SetAttribute("/model", "units", std::string("binary-binary"));
@@ -94,10 +94,12 @@ void WriteCheckpoint(const std::string& path, const TrainState& state) {
     const std::span<const float> velocity(state.velocity);
     ZETA_CHECK(velocity.size() == state.rbm.parameters().size(),
                "velocity must match the parameters");
-    file.Write<float>("/train/velocity/weights", velocity.subspan(0, nv * nh), {nv, nh});
-    file.Write<float>("/train/velocity/visible_bias", velocity.subspan(nv * nh, nv), {nv});
-    file.Write<float>("/train/velocity/hidden_bias", velocity.subspan(nv * nh + nv, nh), {nh});
-    file.Write<uint8_t>("/train/chains", state.chains, {state.chains.size() / nv, nv});
+    file.WriteChecksummed<float>("/train/velocity/weights", velocity.subspan(0, nv * nh), {nv, nh});
+    file.WriteChecksummed<float>("/train/velocity/visible_bias", velocity.subspan(nv * nh, nv),
+                                 {nv});
+    file.WriteChecksummed<float>("/train/velocity/hidden_bias", velocity.subspan(nv * nh + nv, nh),
+                                 {nh});
+    file.WriteChecksummed<uint8_t>("/train/chains", state.chains, {state.chains.size() / nv, nv});
     file.SetAttribute("/train", "step", state.step);
     file.SetAttribute("/train", "epoch", state.epoch);
     file.SetAttribute("/train", "position", state.position);
@@ -117,10 +119,11 @@ TrainState ReadCheckpoint(const std::string& path) {
   state.rbm = ReadModelGroup(file);
   const auto nv = static_cast<hsize_t>(state.rbm.visible());
   const auto nh = static_cast<hsize_t>(state.rbm.hidden());
-  for (const char* name : {"/train/velocity/weights", "/train/velocity/visible_bias",
-                           "/train/velocity/hidden_bias", "/train/chains", "/config",
-                           "/train/result_config"}) {
-    if (!file.Exists(name)) throw Error(path + ": missing dataset " + name + " (not a checkpoint?)");
+  for (const char* name :
+       {"/train/velocity/weights", "/train/velocity/visible_bias", "/train/velocity/hidden_bias",
+        "/train/chains", "/config", "/train/result_config"}) {
+    if (!file.Exists(name))
+      throw Error(path + ": missing dataset " + name + " (not a checkpoint?)");
   }
   const auto vw = file.Read<float>("/train/velocity/weights", h5::Shape{nv, nh});
   const auto vb = file.Read<float>("/train/velocity/visible_bias", h5::Shape{nv});

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
@@ -35,6 +36,40 @@ hsize_t Elements(const Shape& shape) {
   hsize_t n = 1;
   for (hsize_t d : shape) n *= d;
   return n;
+}
+
+// Rows per chunk of a checksummed dataset. A chunk is the unit that HDF5 checksums: a read
+// verifies each chunk it touches as a whole. Chunks of whole rows mean a slab of rows
+// (ReadRows) touches only the chunks that hold those rows. At most 1 MiB a chunk, the size of
+// HDF5's default chunk cache per dataset, so a chunk read piecewise by successive slabs stays
+// cached and is verified once, while the checksum costs 4 bytes per MiB. The rows are then
+// shared out evenly, as HDF5 stores the last chunk at full size even when the rows run out:
+// a 784 x 500 float matrix (2000-byte rows, at most 524 a chunk) gets two chunks of 392 rows
+// rather than 524 + 260. A row longer than 1 MiB is a chunk by itself.
+constexpr hsize_t kChecksumChunkBytes = hsize_t{1} << 20;
+
+hsize_t ChecksumChunkRows(const Shape& shape, std::size_t element_bytes) {
+  hsize_t row_bytes = element_bytes;
+  for (std::size_t i = 1; i < shape.size(); ++i) row_bytes *= shape[i];
+  const hsize_t rows = shape[0];
+  const hsize_t most = std::clamp<hsize_t>(kChecksumChunkBytes / row_bytes, 1, rows);
+  const hsize_t chunks = (rows + most - 1) / most;
+  return (rows + chunks - 1) / chunks;
+}
+
+// True when the dataset's filter pipeline holds the Fletcher32 checksum.
+bool HasFletcher32(hid_t set) {
+  Handle props(H5Dget_create_plist(set), H5Pclose);
+  const int filters = H5Pget_nfilters(props.id());
+  for (int i = 0; i < filters; ++i) {
+    unsigned flags = 0;
+    std::size_t values = 0;
+    if (H5Pget_filter2(props.id(), static_cast<unsigned>(i), &flags, &values, nullptr, 0, nullptr,
+                       nullptr) == H5Z_FILTER_FLETCHER32) {
+      return true;
+    }
+  }
+  return false;
 }
 
 // fsync a path (file or folder); failure to sync is reported, not ignored.
@@ -91,6 +126,20 @@ void File::Fail(const std::string& object, const std::string& what) const {
   throw Error(path_ + ": " + object + ": " + what);
 }
 
+void File::FailRead(const std::string& name, hid_t set, hid_t memory_type, hid_t memory_space,
+                    hid_t file_space, void* out) const {
+  // A checksum mismatch fails the read; the same read with checksums ignored then succeeds,
+  // which tells damaged data apart from a file that cannot be read at all.
+  if (HasFletcher32(set)) {
+    Handle transfer(H5Pcreate(H5P_DATASET_XFER), H5Pclose);
+    if (H5Pset_edc_check(transfer.id(), H5Z_DISABLE_EDC) >= 0 &&
+        H5Dread(set, memory_type, memory_space, file_space, transfer.id(), out) >= 0) {
+      Fail(name, "the stored Fletcher32 checksum does not match the data: the data is damaged");
+    }
+  }
+  Fail(name, "read failed (truncated or corrupted file?)");
+}
+
 bool File::Exists(const std::string& object) const {
   // Check each prefix: H5Lexists fails on a path whose parent is missing.
   std::string prefix;
@@ -121,11 +170,6 @@ void File::CreateGroups(const std::string& object) {
 template <class T>
 void File::Write(const std::string& name, std::span<const T> data, const Shape& shape,
                  hsize_t chunk_rows) {
-  if (Elements(shape) != data.size()) Fail(name, "data size does not match " + ShapeText(shape));
-  const auto slash = name.find_last_of('/');
-  if (slash != std::string::npos && slash > 0) CreateGroups(name.substr(0, slash));
-  Handle space(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr),
-               H5Sclose);
   Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   if (chunk_rows > 0 && !shape.empty() && shape[0] > 0) {
     Shape chunk = shape;
@@ -133,8 +177,32 @@ void File::Write(const std::string& name, std::span<const T> data, const Shape& 
     H5Pset_chunk(props.id(), static_cast<int>(chunk.size()), chunk.data());
     H5Pset_deflate(props.id(), 1);
   }
+  WriteDataset(name, data, shape, props.id());
+}
+
+template <class T>
+void File::WriteChecksummed(const std::string& name, std::span<const T> data, const Shape& shape) {
+  Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  if (!shape.empty() && Elements(shape) > 0) {
+    Shape chunk = shape;
+    chunk[0] = ChecksumChunkRows(shape, sizeof(T));
+    if (H5Pset_chunk(props.id(), static_cast<int>(chunk.size()), chunk.data()) < 0 ||
+        H5Pset_fletcher32(props.id()) < 0) {
+      Fail(name, "cannot set up chunks with checksums " + ShapeText(chunk));
+    }
+  }
+  WriteDataset(name, data, shape, props.id());
+}
+
+template <class T>
+void File::WriteDataset(const std::string& name, std::span<const T> data, const Shape& shape,
+                        hid_t creation_properties) {
+  if (Elements(shape) != data.size()) Fail(name, "data size does not match " + ShapeText(shape));
+  const auto slash = name.find_last_of('/');
+  if (slash != std::string::npos && slash > 0) CreateGroups(name.substr(0, slash));
+  Handle space(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr), H5Sclose);
   Handle set(H5Dcreate2(file_.id(), name.c_str(), NativeType<T>(), space.id(), H5P_DEFAULT,
-                        props.id(), H5P_DEFAULT),
+                        creation_properties, H5P_DEFAULT),
              H5Dclose);
   if (!set.valid()) Fail(name, "cannot create dataset");
   if (H5Dwrite(set.id(), NativeType<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) < 0) {
@@ -192,7 +260,7 @@ std::vector<T> File::Read(const std::string& name, const std::optional<Shape>& e
   if (cls != H5T_INTEGER && cls != H5T_FLOAT) Fail(name, "is not numeric");
   std::vector<T> out(Elements(shape));
   if (H5Dread(set.id(), NativeType<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0) {
-    Fail(name, "read failed (truncated or corrupted file?)");
+    FailRead(name, set.id(), NativeType<T>(), H5S_ALL, H5S_ALL, out.data());
   }
   return out;
 }
@@ -213,7 +281,7 @@ void File::ReadRows(const std::string& name, hsize_t first, hsize_t count,
   Handle memory_space(H5Screate_simple(2, extent, nullptr), H5Sclose);
   if (H5Dread(set.id(), NativeType<T>(), memory_space.id(), file_space.id(), H5P_DEFAULT,
               out.data()) < 0) {
-    Fail(name, "read failed (truncated or corrupted file?)");
+    FailRead(name, set.id(), NativeType<T>(), memory_space.id(), file_space.id(), out.data());
   }
 }
 
@@ -311,7 +379,8 @@ double File::DoubleAttribute(const std::string& object, const std::string& name)
   Handle attr(H5Aopen_by_name(file_.id(), object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
               H5Aclose);
   double v = 0;
-  if (H5Aread(attr.id(), H5T_NATIVE_DOUBLE, &v) < 0) Fail(object, "attribute " + name + " unreadable");
+  if (H5Aread(attr.id(), H5T_NATIVE_DOUBLE, &v) < 0)
+    Fail(object, "attribute " + name + " unreadable");
   return v;
 }
 
@@ -320,7 +389,8 @@ int64_t File::IntAttribute(const std::string& object, const std::string& name) c
   Handle attr(H5Aopen_by_name(file_.id(), object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
               H5Aclose);
   int64_t v = 0;
-  if (H5Aread(attr.id(), H5T_NATIVE_INT64, &v) < 0) Fail(object, "attribute " + name + " unreadable");
+  if (H5Aread(attr.id(), H5T_NATIVE_INT64, &v) < 0)
+    Fail(object, "attribute " + name + " unreadable");
   return v;
 }
 
@@ -336,6 +406,14 @@ template void File::Write<int64_t>(const std::string&, std::span<const int64_t>,
                                    hsize_t);
 template void File::Write<uint8_t>(const std::string&, std::span<const uint8_t>, const Shape&,
                                    hsize_t);
+template void File::WriteChecksummed<float>(const std::string&, std::span<const float>,
+                                            const Shape&);
+template void File::WriteChecksummed<double>(const std::string&, std::span<const double>,
+                                             const Shape&);
+template void File::WriteChecksummed<int64_t>(const std::string&, std::span<const int64_t>,
+                                              const Shape&);
+template void File::WriteChecksummed<uint8_t>(const std::string&, std::span<const uint8_t>,
+                                              const Shape&);
 template std::vector<float> File::Read<float>(const std::string&,
                                               const std::optional<Shape>&) const;
 template std::vector<double> File::Read<double>(const std::string&,

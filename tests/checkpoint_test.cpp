@@ -2,8 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <span>
 
 #include "zeta/checkpoint.hpp"
 #include "zeta/error.hpp"
@@ -47,6 +50,107 @@ std::string ReadError(const std::string& path) {
   return "accepted";
 }
 
+std::string ModelError(const std::string& path) {
+  try {
+    (void)ReadModel(path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+// The error a read of a damaged checksummed dataset must give.
+std::string DamageMessage(const std::string& path, const std::string& dataset) {
+  return path + ": " + dataset +
+         ": the stored Fletcher32 checksum does not match the data: the data is damaged";
+}
+
+bool SameBits(std::span<const float> a, std::span<const float> b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
+}
+
+std::string FileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The stored bytes of a dataset: where they begin in the file and how many there are. For a
+// contiguous dataset the whole block; for a chunked one the chunk with index `chunk` (its
+// data, then the 4-byte Fletcher32 checksum).
+struct StoredBlock {
+  haddr_t offset = HADDR_UNDEF;
+  hsize_t bytes = 0;
+};
+
+StoredBlock Stored(const std::string& path, const std::string& dataset, hsize_t chunk = 0) {
+  const auto file = h5::File::OpenRead(path);
+  h5::Handle set(H5Dopen2(file.id(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
+  h5::Handle props(H5Dget_create_plist(set.id()), H5Pclose);
+  StoredBlock block;
+  if (H5Pget_layout(props.id()) == H5D_CONTIGUOUS) {
+    block.offset = H5Dget_offset(set.id());
+    block.bytes = H5Dget_storage_size(set.id());
+    return block;
+  }
+  h5::Handle space(H5Dget_space(set.id()), H5Sclose);
+  hsize_t corner[2] = {0, 0};
+  unsigned filter_mask = 0;
+  EXPECT_GE(H5Dget_chunk_info(set.id(), space.id(), chunk, corner, &filter_mask, &block.offset,
+                              &block.bytes),
+            0);
+  return block;
+}
+
+// Flips the lowest bit of the byte at `offset` with plain file I/O, as a disk might.
+void FlipBit(const std::string& path, haddr_t offset) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  char byte = 0;
+  f.seekg(static_cast<std::streamoff>(offset));
+  f.read(&byte, 1);
+  byte = static_cast<char>(byte ^ 1);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(&byte, 1);
+  ASSERT_TRUE(f.good()) << path;
+}
+
+// Chunk dimensions and whether Fletcher32 is on; empty dimensions for a contiguous dataset.
+std::pair<h5::Shape, bool> ChunkingOf(const std::string& path, const std::string& dataset) {
+  const auto file = h5::File::OpenRead(path);
+  h5::Handle set(H5Dopen2(file.id(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
+  h5::Handle props(H5Dget_create_plist(set.id()), H5Pclose);
+  if (H5Pget_layout(props.id()) != H5D_CHUNKED) return {{}, false};
+  h5::Shape chunk(2, 0);
+  chunk.resize(static_cast<std::size_t>(H5Pget_chunk(props.id(), 2, chunk.data())));
+  bool fletcher32 = false;
+  for (int i = 0; i < H5Pget_nfilters(props.id()); ++i) {
+    unsigned flags = 0;
+    std::size_t values = 0;
+    fletcher32 |= H5Pget_filter2(props.id(), static_cast<unsigned>(i), &flags, &values, nullptr, 0,
+                                 nullptr, nullptr) == H5Z_FILTER_FLETCHER32;
+  }
+  return {chunk, fletcher32};
+}
+
+// Rewrites the numeric datasets of a checkpoint contiguous and without checksums, as Zeta
+// wrote them before checksums came in (same names, shapes, types and attributes).
+void MakeContiguous(const std::string& path) {
+  auto file = h5::File::OpenWrite(path);
+  const std::string layout = file.StringAttribute("/model/weights", "layout");
+  for (const char* name :
+       {"/model/weights", "/model/visible_bias", "/model/hidden_bias", "/train/velocity/weights",
+        "/train/velocity/visible_bias", "/train/velocity/hidden_bias"}) {
+    const auto shape = file.ShapeOf(name);
+    const auto values = file.Read<float>(name);
+    H5Ldelete(file.id(), name, H5P_DEFAULT);
+    file.Write<float>(name, values, shape);
+  }
+  const auto chain_shape = file.ShapeOf("/train/chains");
+  const auto chains = file.Read<uint8_t>("/train/chains");
+  H5Ldelete(file.id(), "/train/chains", H5P_DEFAULT);
+  file.Write<uint8_t>("/train/chains", chains, chain_shape);
+  file.SetAttribute("/model/weights", "layout", layout);
+}
+
 TEST(Checkpoint, RoundTripsEveryField) {
   const auto path = Scratch("good.h5");
   const auto state = SampleState();
@@ -66,6 +170,128 @@ TEST(Checkpoint, RoundTripsEveryField) {
   for (const auto& entry : fs::directory_iterator(fs::path(path).parent_path())) {
     EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos);
   }
+}
+
+TEST(Checkpoint, UntouchedFileRoundTripsBitExactly) {
+  // Values whose bits a careless path would change: -0, the smallest subnormal, the largest
+  // float, the smallest normal, and finite values with varied exponents and mantissas.
+  auto state = SampleState();
+  auto p = state.rbm.parameters();
+  p[0] = -0.0F;
+  p[1] = std::numeric_limits<float>::denorm_min();
+  p[2] = std::numeric_limits<float>::max();
+  p[3] = -std::numeric_limits<float>::min();
+  for (std::size_t i = 4; i < p.size(); ++i) {
+    p[i] = std::ldexp(1.0F + 0.1F * static_cast<float>(i), -static_cast<int>(i));
+  }
+  state.velocity[0] = -0.0F;
+  state.velocity[1] = 1e-40F;
+  const auto path = Scratch("bits.h5");
+  WriteCheckpoint(path, state);
+  const auto back = ReadCheckpoint(path);
+  EXPECT_TRUE(SameBits(back.rbm.parameters(), state.rbm.parameters()));
+  EXPECT_TRUE(SameBits(back.velocity, state.velocity));
+  EXPECT_EQ(back.chains, state.chains);
+
+  const auto model = Scratch("bits_model.h5");
+  WriteModel(model, state.rbm, "hidden = 3\n");
+  EXPECT_TRUE(SameBits(ReadModel(model).parameters(), state.rbm.parameters()));
+}
+
+TEST(Checkpoint, NumbersAreStoredInChecksummedChunksOfWholeRows) {
+  // A 784 x 500 model: a weight row is 500 * 4 = 2000 bytes, so a 1 MiB chunk holds at most
+  // floor(1048576 / 2000) = 524 rows; the matrix takes two chunks, of 784 / 2 = 392 rows
+  // each (even chunks: HDF5 stores a short last chunk at full size). Biases are one chunk.
+  Rbm rbm(784, 500);
+  for (std::size_t i = 0; i < rbm.parameters().size(); ++i) {
+    rbm.parameters()[i] = static_cast<float>(i % 97) * 0.01F - 0.5F;
+  }
+  const auto path = Scratch("chunks.h5");
+  WriteModel(path, rbm);
+  EXPECT_EQ(ChunkingOf(path, "/model/weights"), std::make_pair(h5::Shape{392, 500}, true));
+  EXPECT_EQ(ChunkingOf(path, "/model/visible_bias"), std::make_pair(h5::Shape{784}, true));
+  EXPECT_EQ(ChunkingOf(path, "/model/hidden_bias"), std::make_pair(h5::Shape{500}, true));
+  EXPECT_TRUE(SameBits(ReadModel(path).parameters(), rbm.parameters()));
+
+  // A damaged byte in the second chunk is found too.
+  const auto second = Stored(path, "/model/weights", 1);
+  EXPECT_EQ(second.bytes, 392U * 2000U + 4U);  // rows 392..783 and the checksum
+  FlipBit(path, second.offset + 1000);
+  EXPECT_EQ(ModelError(path), DamageMessage(path, "/model/weights"));
+
+  // The numeric datasets of a checkpoint are checksummed too; an empty one (no chains) has
+  // no data to check and is stored plainly.
+  const auto checkpoint = Scratch("chunks_checkpoint.h5");
+  WriteCheckpoint(checkpoint, SampleState());
+  EXPECT_EQ(ChunkingOf(checkpoint, "/train/velocity/weights"),
+            std::make_pair(h5::Shape{6, 3}, true));
+  EXPECT_EQ(ChunkingOf(checkpoint, "/train/chains"), std::make_pair(h5::Shape{2, 6}, true));
+  auto no_chains = SampleState();
+  no_chains.chains.clear();
+  WriteCheckpoint(checkpoint, no_chains);
+  EXPECT_TRUE(ReadCheckpoint(checkpoint).chains.empty());
+}
+
+TEST(Checkpoint, FlippedByteInTheWeightsIsRefusedAsDamaged) {
+  const auto path = Scratch("flipped.h5");
+  const auto state = SampleState();
+  WriteCheckpoint(path, state);
+  // The first chunk holds all 6 x 3 weights, then the checksum; check that the offset found
+  // points at them before damaging them.
+  const auto block = Stored(path, "/model/weights");
+  const auto weights = state.rbm.parameters().subspan(0, 18);
+  ASSERT_EQ(block.bytes, weights.size_bytes() + 4);
+  ASSERT_EQ(FileBytes(path).substr(block.offset, weights.size_bytes()),
+            std::string(reinterpret_cast<const char*>(weights.data()), weights.size_bytes()));
+
+  // The lowest bit of weight 7 (its least significant mantissa byte, little-endian): the value
+  // stays finite and near the old one, so only the checksum can tell.
+  FlipBit(path, block.offset + 7 * sizeof(float));
+  const std::string before = FileBytes(path);
+  EXPECT_EQ(ReadError(path), DamageMessage(path, "/model/weights"));
+  EXPECT_EQ(ModelError(path), DamageMessage(path, "/model/weights"));
+  EXPECT_EQ(FileBytes(path), before) << "a refused read changed the file";
+}
+
+TEST(Checkpoint, FlippedByteInAnyNumericDatasetIsRefusedAsDamaged) {
+  // Chains hold 0/1 bytes and a flip of the lowest bit keeps them 0/1: only the checksum
+  // catches it. The same holds for the finite velocities and biases.
+  for (const char* name :
+       {"/model/visible_bias", "/model/hidden_bias", "/train/velocity/weights",
+        "/train/velocity/visible_bias", "/train/velocity/hidden_bias", "/train/chains"}) {
+    const auto path = Scratch("flipped_any.h5");
+    WriteCheckpoint(path, SampleState());
+    FlipBit(path, Stored(path, name).offset + 1);
+    EXPECT_EQ(ReadError(path), DamageMessage(path, name));
+  }
+  // A flip in the stored checksum itself is damage as well.
+  const auto path = Scratch("flipped_sum.h5");
+  WriteCheckpoint(path, SampleState());
+  const auto block = Stored(path, "/model/weights");
+  FlipBit(path, block.offset + block.bytes - 1);
+  EXPECT_EQ(ReadError(path), DamageMessage(path, "/model/weights"));
+}
+
+TEST(Checkpoint, ContiguousFilesWithoutChecksumsAreStillRead) {
+  const auto path = Scratch("contiguous.h5");
+  const auto state = SampleState();
+  WriteCheckpoint(path, state);
+  MakeContiguous(path);
+  ASSERT_EQ(ChunkingOf(path, "/model/weights"), std::make_pair(h5::Shape{}, false));
+  const auto back = ReadCheckpoint(path);
+  EXPECT_TRUE(SameBits(back.rbm.parameters(), state.rbm.parameters()));
+  EXPECT_TRUE(SameBits(back.velocity, state.velocity));
+  EXPECT_EQ(back.chains, state.chains);
+
+  // Without checksums a flip goes unnoticed: exactly the flipped bit of weight 7 changes.
+  // (This is what the checksums exist for, and it checks the offset of a contiguous block.)
+  FlipBit(path, Stored(path, "/model/weights").offset + 7 * sizeof(float));
+  const auto flipped = ReadModel(path);
+  uint32_t was = 0;
+  uint32_t now = 0;
+  std::memcpy(&was, &state.rbm.parameters()[7], sizeof was);
+  std::memcpy(&now, &flipped.parameters()[7], sizeof now);
+  EXPECT_EQ(was ^ now, 1U);
 }
 
 TEST(Checkpoint, WrongFormatVersionIsRefused) {
@@ -142,7 +368,8 @@ TEST(Checkpoint, ListingIsNewestFirstAndPruningKeepsTheNewest) {
   const auto dir = Scratch("list");
   fs::remove_all(dir);
   fs::create_directories(dir);
-  for (int64_t step : {5, 100, 20}) WriteCheckpoint(dir + "/" + CheckpointName(step), SampleState());
+  for (int64_t step : {5, 100, 20})
+    WriteCheckpoint(dir + "/" + CheckpointName(step), SampleState());
   std::ofstream(dir + "/.ckpt-0000000200.h5.tmp.1") << "partial";
   const auto found = ListCheckpoints(dir);
   ASSERT_EQ(found.size(), 3U);

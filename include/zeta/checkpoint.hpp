@@ -10,6 +10,13 @@
 //   /                     attributes format, format_version, zeta_version, git_commit, created
 //
 // A model file (model.h5) has the same layout; readers of a model need only /model.
+//
+// The numeric datasets are chunked by whole rows with a Fletcher32 checksum per chunk
+// (h5::File::WriteChecksummed), so a bit flip on disk fails the read with a message naming
+// the file and dataset instead of resuming from wrong numbers; files written before that
+// (contiguous, no checksums) are still read. Not covered: the text of /config and
+// /train/result_config (HDF5 keeps variable-length strings in a heap that filters do not
+// reach) and the attributes.
 #pragma once
 
 #include <cstdint>
@@ -40,8 +47,8 @@ struct TrainState {
 void WriteCheckpoint(const std::string& path, const TrainState& state);
 
 // Reads and validates a checkpoint: format version, every dataset present with the shape
-// the model implies, finite values, 0/1 chains. Throws an Error naming the file and what
-// is wrong.
+// the model implies, stored checksums (when written with them), finite values, 0/1 chains.
+// Throws an Error naming the file and what is wrong; the file is never changed.
 [[nodiscard]] TrainState ReadCheckpoint(const std::string& path);
 
 // Reads and validates only /model (any model or checkpoint file).

@@ -53,17 +53,23 @@ class File {
   template <class T>
   void Write(const std::string& name, std::span<const T> data, const Shape& shape,
              hsize_t chunk_rows = 0);
+  // Writes a dataset chunked by whole rows (about 1 MiB a chunk) with a Fletcher32 checksum
+  // stored per chunk, so that a later Read or ReadRows of damaged data throws instead of
+  // returning wrong numbers. An empty dataset is stored without a checksum (no data).
+  template <class T>
+  void WriteChecksummed(const std::string& name, std::span<const T> data, const Shape& shape);
   void WriteString(const std::string& name, const std::string& text);
 
   [[nodiscard]] Shape ShapeOf(const std::string& name) const;
   // True when the dataset's elements are unsigned 8-bit integers.
   [[nodiscard]] bool IsUnsignedByte(const std::string& name) const;
   // Reads a whole dataset, refusing one whose shape differs from `expected` (when given) or
-  // whose element type is not convertible to T.
+  // whose element type is not convertible to T. A dataset with Fletcher32 checksums (see
+  // WriteChecksummed) whose data no longer matches them is refused with a message saying so.
   template <class T>
   [[nodiscard]] std::vector<T> Read(const std::string& name,
                                     const std::optional<Shape>& expected = std::nullopt) const;
-  // Reads rows [first, first + count) of a 2-D dataset with `cols` columns.
+  // Reads rows [first, first + count) of a 2-D dataset, with the checksum check of Read.
   template <class T>
   void ReadRows(const std::string& name, hsize_t first, hsize_t count, std::span<T> out) const;
   [[nodiscard]] std::string ReadString(const std::string& name) const;
@@ -84,6 +90,12 @@ class File {
  private:
   File(Handle file, std::string path) : file_(std::move(file)), path_(std::move(path)) {}
   [[noreturn]] void Fail(const std::string& object, const std::string& what) const;
+  template <class T>
+  void WriteDataset(const std::string& name, std::span<const T> data, const Shape& shape,
+                    hid_t creation_properties);
+  // Throws the error of a failed H5Dread of `set` into `out` (same selection as that read).
+  [[noreturn]] void FailRead(const std::string& name, hid_t set, hid_t memory_type,
+                             hid_t memory_space, hid_t file_space, void* out) const;
 
   Handle file_;
   std::string path_;

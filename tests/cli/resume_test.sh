@@ -88,4 +88,26 @@ victim=$(ls broken/checkpoints/ckpt-*.h5 | tail -1)
 truncate -s 20000 "$victim"
 expect_error 1 "$(basename "$victim")" run_ranks 2 train --config run.ini --run_dir broken --resume
 [ "$(stat -c %s "$victim")" -eq 20000 ] || fail "the truncated checkpoint was overwritten"
+# One flipped bit in the weights of the newest checkpoint: the values stay finite, and only
+# the stored checksum tells. Refused by rank 0 (with --config) and by every rank (settings
+# read from the checkpoint), and left in place as it was.
+cp -r straight damaged
+victim=$(ls damaged/checkpoints/ckpt-*.h5 | tail -1)
+/usr/bin/python3 - "$victim" <<'PY'
+import sys
+import h5py
+path = sys.argv[1]
+with h5py.File(path, "r") as f:
+    offset = f["/model/weights"].id.get_chunk_info(0).byte_offset + 41
+with open(path, "r+b") as raw:
+    raw.seek(offset)
+    byte = raw.read(1)[0]
+    raw.seek(offset)
+    raw.write(bytes([byte ^ 1]))
+PY
+sum=$(md5sum < "$victim")
+damage="$victim: /model/weights: the stored Fletcher32 checksum does not match the data"
+expect_error 1 "$damage" run_ranks 2 train --config run.ini --run_dir damaged --resume
+expect_error 1 "$damage" run_ranks 3 train --run_dir damaged --resume
+[ "$(md5sum < "$victim")" = "$sum" ] || fail "a refused resume changed the damaged checkpoint"
 echo "resume_test: all checks passed"
