@@ -193,6 +193,21 @@ std::vector<std::string> ListCheckpoints(const std::string& folder) {
   return found;
 }
 
+std::string ReadNewestCheckpoint(const std::string& folder, TrainState* state) {
+  const auto found = ListCheckpoints(folder);
+  if (found.empty()) return "";
+  try {
+    *state = ReadCheckpoint(found.front());
+  } catch (const Error& e) {
+    // The unreadable file stays for the user to inspect; say which one comes before it.
+    if (found.size() < 2) throw;
+    throw Error(std::string(e.what()) + "; an older checkpoint is kept: move " +
+                fs::path(found[0]).filename().string() + " out of " + folder +
+                " to resume from " + fs::path(found[1]).filename().string());
+  }
+  return found.front();
+}
+
 void RemoveStaleTemporaries(const std::string& folder) {
   if (!fs::is_directory(folder)) return;
   static const std::regex kTemporary(R"(\.ckpt-\d{10}\.h5\.tmp\.\d+)");

@@ -286,10 +286,8 @@ bool Trainer::Resume() {
   TrainState state;
   comm_.Collectively([&] {
     if (!comm_.root()) return;
-    const auto found = ListCheckpoints(checkpoint_dir());
-    if (found.empty()) return;
-    path = found.front();
-    state = ReadCheckpoint(path);
+    path = ReadNewestCheckpoint(checkpoint_dir(), &state);
+    if (path.empty()) return;
     if (const auto diff = FirstDifference(state.result_config, result_); !diff.empty()) {
       throw Error(path + ": does not match this run: " + diff +
                   "; resume with the original settings or use another run_dir");

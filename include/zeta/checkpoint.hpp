@@ -60,6 +60,10 @@ void WriteModel(const std::string& path, const Rbm& rbm, const std::string& conf
 // Checkpoint file name for a step, and the checkpoints in a folder, newest first.
 [[nodiscard]] std::string CheckpointName(int64_t step);
 [[nodiscard]] std::vector<std::string> ListCheckpoints(const std::string& folder);
+// Reads the newest checkpoint in `folder` into *state and returns its path, or "" when there
+// is none. A resume never falls back on its own: when the newest cannot be read, the error
+// names the older checkpoint that the user may resume from by moving the newest aside.
+std::string ReadNewestCheckpoint(const std::string& folder, TrainState* state);
 
 // Removes temporary files left by a checkpoint write that was killed (kill -9, node loss).
 void RemoveStaleTemporaries(const std::string& folder);

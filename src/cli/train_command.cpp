@@ -24,18 +24,19 @@ int TrainCommand(const Communicator& comm, const Args& args) {
     log::Init(comm.rank(), comm.size(), config.verbosity);
     if (config.resume && config_file.empty()) {
       // The run directory alone: read the settings of its newest checkpoint.
-      const auto found = ListCheckpoints(config.run_dir + "/checkpoints");
-      if (found.empty()) {
+      TrainState newest;
+      const auto path = ReadNewestCheckpoint(config.run_dir + "/checkpoints", &newest);
+      if (path.empty()) {
         throw UsageError("--resume without --config needs a checkpoint in " + config.run_dir +
                          "/checkpoints, and there is none");
       }
       // Settings of how that invocation ran (a stop request) are not carried over.
-      std::istringstream stored(ReadCheckpoint(found.front()).config);
+      std::istringstream stored(newest.config);
       std::string text;
       for (std::string line; std::getline(stored, line);) {
         if (line.rfind("stop_after_steps", 0) != 0) text += line + "\n";
       }
-      table.ParseConfigText(text, found.front());
+      table.ParseConfigText(text, path);
     }
   });
   // Every rank must have resolved the same settings.

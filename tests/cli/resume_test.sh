@@ -110,4 +110,13 @@ damage="$victim: /model/weights: the stored Fletcher32 checksum does not match t
 expect_error 1 "$damage" run_ranks 2 train --config run.ini --run_dir damaged --resume
 expect_error 1 "$damage" run_ranks 3 train --run_dir damaged --resume
 [ "$(md5sum < "$victim")" = "$sum" ] || fail "a refused resume changed the damaged checkpoint"
+# The error points to the older checkpoint the run keeps; with the damaged one moved aside,
+# the run resumes from it and ends as the uninterrupted run did.
+older=$(ls damaged/checkpoints/ckpt-*.h5 | tail -2 | head -1)
+[ "$older" != "$victim" ] || fail "the run kept one checkpoint; the test needs two"
+grep -q "move $(basename "$victim") out of damaged/checkpoints to resume from $(basename "$older")" \
+  "$SCRATCH/err.txt" || { cat "$SCRATCH/err.txt" >&2; fail "the error does not name $older"; }
+mv "$victim" damaged-newest.h5
+run_ranks 2 train --run_dir damaged --resume --verbosity warn || fail "resume from $older failed"
+same_model straight/model.h5 damaged/model.h5
 echo "resume_test: all checks passed"
