@@ -78,6 +78,13 @@ std::string Hex64(uint64_t value) {
   return out.str();
 }
 
+// The field without the spaces and tabs around it ("2 5" keeps its inner space).
+std::string TrimBlanks(const std::string& field) {
+  const auto first = field.find_first_not_of(" \t");
+  if (first == std::string::npos) return "";
+  return field.substr(first, field.find_last_not_of(" \t") - first + 1);
+}
+
 int64_t Take(int64_t available, int64_t limit) {
   return limit < 0 ? available : std::min(available, limit);
 }
@@ -95,8 +102,7 @@ RawImages ReadIdxImages(const std::string& path, int64_t limit) {
   const auto count = static_cast<int64_t>(in.ReadBigEndian32("the image count"));
   images.height = static_cast<int>(in.ReadBigEndian32("the row count"));
   images.width = static_cast<int>(in.ReadBigEndian32("the column count"));
-  if (images.height <= 0 || images.width <= 0 || images.height > 65536 ||
-      images.width > 65536) {
+  if (images.height <= 0 || images.width <= 0 || images.height > 65536 || images.width > 65536) {
     throw Error(path + ": image size " + std::to_string(images.height) + "x" +
                 std::to_string(images.width) + " in the header is not plausible");
   }
@@ -137,6 +143,7 @@ RawImages ReadCsvImages(const std::string& path, const CsvFormat& format, int64_
     std::vector<uint8_t> row;
     while (std::getline(fields, field, ',')) {
       ++column;
+      field = TrimBlanks(field);
       char* end = nullptr;
       const double value = std::strtod(field.c_str(), &end);
       const bool parsed = end != field.c_str() && *end == '\0';
@@ -161,7 +168,9 @@ RawImages ReadCsvImages(const std::string& path, const CsvFormat& format, int64_
     }
     const int values = static_cast<int>(row.size());
     if (expected_values < 0) {
-      if (values == 0) throw Error(path + ": line " + std::to_string(line_number) + " has no pixels");
+      if (values == 0) {
+        throw Error(path + ": line " + std::to_string(line_number) + " has no pixels");
+      }
       expected_values = values;
     } else if (values != expected_values) {
       throw Error(path + ": line " + std::to_string(line_number) + " has " +
@@ -178,8 +187,7 @@ RawImages ReadCsvImages(const std::string& path, const CsvFormat& format, int64_
   return images;
 }
 
-std::vector<uint8_t> Binarize(const RawImages& images, const Binarization& how,
-                              uint64_t split_id) {
+std::vector<uint8_t> Binarize(const RawImages& images, const Binarization& how, uint64_t split_id) {
   std::vector<uint8_t> out(images.pixels.size());
   const auto cols = static_cast<std::size_t>(images.cols);
   if (how.kind == Binarization::Kind::kThreshold) {
@@ -228,10 +236,10 @@ void WriteDataFile(const std::string& out_path, const std::vector<SplitToWrite>&
       const auto& split = splits[s];
       const auto bits = Binarize(split.images, how, s);
       const std::string group = "/" + split.name;
-      file.Write<uint8_t>(group + "/visible", bits,
-                          {static_cast<hsize_t>(split.images.rows),
-                           static_cast<hsize_t>(split.images.cols)},
-                          kChunkRows);
+      file.Write<uint8_t>(
+          group + "/visible", bits,
+          {static_cast<hsize_t>(split.images.rows), static_cast<hsize_t>(split.images.cols)},
+          kChunkRows);
       if (!split.images.labels.empty()) {
         file.Write<uint8_t>(group + "/labels", split.images.labels,
                             {static_cast<hsize_t>(split.images.labels.size())}, kChunkRows);
@@ -262,7 +270,8 @@ SplitInfo ReadSplitInfo(const std::string& path, const std::string& split) {
     throw Error(path + ": " + name + " must be a non-empty 2-D matrix [rows, visible units]");
   }
   if (!file.IsUnsignedByte(name)) {
-    throw Error(path + ": " + name + " does not hold uint8 values, expected 0/1 bytes "
+    throw Error(path + ": " + name +
+                " does not hold uint8 values, expected 0/1 bytes "
                 "(make the file with 'zeta data import')");
   }
   SplitInfo info{.file = path,

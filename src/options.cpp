@@ -32,33 +32,31 @@ OptionTable::OptionTable(std::string usage, std::string summary)
 template <class T>
 OptionTable& OptionTable::Add(const std::string& name, T* field, const std::string& help,
                               const Bounds& bounds, Role role) {
-  options_.add_options()(name.c_str(), po::value<T>(field)->default_value(*field, FormatValue(*field)),
-                         help.c_str());
-  auto check = [name, field, bounds]() {
+  options_.add_options()(
+      name.c_str(), po::value<T>(field)->default_value(*field, FormatValue(*field)), help.c_str());
+  auto check = [field, bounds]() -> std::string {
     if constexpr (std::is_same_v<T, std::string>) {
-      if (bounds.choices.empty()) return;
+      if (bounds.choices.empty()) return "";
       for (const auto& choice : bounds.choices) {
-        if (*field == choice) return;
+        if (*field == choice) return "";
       }
       std::string allowed;
       for (const auto& choice : bounds.choices) allowed += (allowed.empty() ? "" : ", ") + choice;
-      throw UsageError("option --" + name + ": '" + *field + "' is not one of " + allowed);
+      return "'" + *field + "' is not one of " + allowed;
     } else {
       const auto value = static_cast<double>(*field);
       if (std::isnan(value)) {
-        throw UsageError("option --" + name + ": nan is not a number, expected a value" +
-                         (bounds.min || bounds.max ? " in range" : ""));
+        return std::string("nan is not a number, expected a value") +
+               (bounds.min || bounds.max ? " in range" : "");
       }
       const bool low = bounds.min && value < *bounds.min;
       const bool high = bounds.max && value > *bounds.max;
-      if (!low && !high) return;
-      std::string expected = bounds.min && bounds.max
-                                 ? "in [" + FormatValue(*bounds.min) + ", " +
-                                       FormatValue(*bounds.max) + "]"
+      if (!low && !high) return "";
+      std::string expected = bounds.min && bounds.max ? "in [" + FormatValue(*bounds.min) + ", " +
+                                                            FormatValue(*bounds.max) + "]"
                              : bounds.min ? "at least " + FormatValue(*bounds.min)
                                           : "at most " + FormatValue(*bounds.max);
-      throw UsageError("option --" + name + ": " + FormatValue(*field) + " is out of range, " +
-                       "expected " + expected);
+      return FormatValue(*field) + " is out of range, expected " + expected;
     }
   };
   entries_.push_back({name, role, [field]() { return FormatValue(*field); }, check});
@@ -67,10 +65,10 @@ OptionTable& OptionTable::Add(const std::string& name, T* field, const std::stri
 
 template OptionTable& OptionTable::Add<int>(const std::string&, int*, const std::string&,
                                             const Bounds&, Role);
-template OptionTable& OptionTable::Add<int64_t>(const std::string&, int64_t*,
-                                                const std::string&, const Bounds&, Role);
-template OptionTable& OptionTable::Add<uint64_t>(const std::string&, uint64_t*,
-                                                 const std::string&, const Bounds&, Role);
+template OptionTable& OptionTable::Add<int64_t>(const std::string&, int64_t*, const std::string&,
+                                                const Bounds&, Role);
+template OptionTable& OptionTable::Add<uint64_t>(const std::string&, uint64_t*, const std::string&,
+                                                 const Bounds&, Role);
 template OptionTable& OptionTable::Add<double>(const std::string&, double*, const std::string&,
                                                const Bounds&, Role);
 template OptionTable& OptionTable::Add<std::string>(const std::string&, std::string*,
@@ -79,7 +77,8 @@ template OptionTable& OptionTable::Add<std::string>(const std::string&, std::str
 OptionTable& OptionTable::Switch(const std::string& name, bool* field, const std::string& help,
                                  Role role) {
   options_.add_options()(name.c_str(), po::bool_switch(field), help.c_str());
-  entries_.push_back({name, role, [field]() { return FormatValue(*field); }, []() {}});
+  entries_.push_back(
+      {name, role, [field]() { return FormatValue(*field); }, []() { return std::string(); }});
   return *this;
 }
 
@@ -123,11 +122,9 @@ std::vector<std::string> OptionTable::Normalized(const std::vector<std::string>&
 
 bool OptionTable::Parse(const std::vector<std::string>& args) {
   try {
-    po::store(po::command_line_parser(Normalized(args))
-                  .options(options_)
-                  .positional(positional_)
-                  .run(),
-              given_);
+    po::store(
+        po::command_line_parser(Normalized(args)).options(options_).positional(positional_).run(),
+        given_);
   } catch (const po::error& e) {
     throw UsageError(std::string(e.what()) + " (see --help)");
   }
@@ -151,7 +148,18 @@ bool OptionTable::Parse(const std::vector<std::string>& args) {
 void OptionTable::ParseConfigText(const std::string& text, const std::string& origin) {
   std::istringstream in(text);
   try {
-    po::store(po::parse_config_file(in, options_, /*allow_unregistered=*/false), given_);
+    const po::parsed_options parsed =
+        po::parse_config_file(in, options_, /*allow_unregistered=*/false);
+    for (const auto& option : parsed.options) {
+      const std::string& key = option.string_key;
+      if (key == "config" || key == "help") {
+        throw UsageError(origin + ": key '" + key +
+                         "' is not allowed in a config file, only on the command line");
+      }
+      // The command line wins: a value given there is not replaced by this one.
+      if (given_.count(key) == 0 || given_[key].defaulted()) origin_[key] = origin;
+    }
+    po::store(parsed, given_);
   } catch (const po::error& e) {
     throw UsageError(origin + ": " + e.what());
   }
@@ -164,7 +172,14 @@ void OptionTable::Finish(const po::variables_map& vm) {
   } catch (const po::error& e) {
     throw UsageError(std::string(e.what()) + " (see --help)");
   }
-  for (const auto& entry : entries_) entry.check();
+  for (const auto& entry : entries_) {
+    const std::string problem = entry.check();
+    if (problem.empty()) continue;
+    // A value read from a config file is reported with that file's name in front.
+    const auto file = origin_.find(entry.name);
+    const std::string where = file == origin_.end() ? "" : file->second + ": ";
+    throw UsageError(where + "option --" + entry.name + ": " + problem);
+  }
 }
 
 bool OptionTable::Given(const std::string& name) const {

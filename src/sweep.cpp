@@ -2,12 +2,14 @@
 #include "zeta/sweep.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -191,6 +193,17 @@ RunRow ReadRun(const std::string& run_dir) {
   return row;
 }
 
+// The value of text that is wholly a finite number ("0.01", "1e-2", "64"), else nothing.
+std::optional<double> ParseNumber(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  const double value = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0' || errno != 0 || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
 }  // namespace
 
 SweepSpec ParseSweepSpec(const std::string& text, const std::string& origin) {
@@ -222,11 +235,19 @@ SweepSpec ParseSweepSpec(const std::string& text, const std::string& origin) {
     std::istringstream values(content.substr(equals + 1));
     std::string value;
     std::set<std::string> distinct;
+    std::map<double, std::string> numbers;  // spellings of one number (0.01, 1e-2) run once
     while (std::getline(values, value, ',')) {
       value = Trim(value);
       if (value.empty()) throw UsageError(where + "key '" + key.key + "' has an empty value");
       if (!distinct.insert(value).second) {
         throw UsageError(where + "key '" + key.key + "' lists '" + value + "' twice");
+      }
+      if (const auto parsed = ParseNumber(value)) {
+        const auto [earlier, fresh] = numbers.emplace(*parsed, value);
+        if (!fresh) {
+          throw UsageError(where + "key '" + key.key + "' lists '" + earlier->second + "' and '" +
+                           value + "', the same number twice");
+        }
       }
       key.values.push_back(value);
     }

@@ -1,11 +1,12 @@
 // IDX and CSV import, binarization and the data-file layout, on real files.
+#include "zeta/data.hpp"
+
 #include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "zeta/data.hpp"
 #include "zeta/error.hpp"
 #include "zeta/hdf5.hpp"
 
@@ -31,7 +32,8 @@ std::vector<uint8_t> IdxImages(uint32_t count, uint32_t rows, uint32_t cols, uin
 
 void WritePlain(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
 }
 
 void WriteGzip(const std::string& path, const std::vector<uint8_t>& bytes) {
@@ -89,12 +91,31 @@ TEST(Csv, ParsesLabelsAndRefusesBadRows) {
   EXPECT_NE(ErrorOf([] { (void)ReadCsvImages(Scratch("nan.csv"), {}); }).find("line 2, column 2"),
             std::string::npos);
   std::ofstream(Scratch("ragged.csv")) << "0,1,2\n0,1\n";
-  EXPECT_NE(ErrorOf([] { (void)ReadCsvImages(Scratch("ragged.csv"), {}); })
-                .find("line 2 has 2 pixel values, earlier lines have 3"),
+  EXPECT_NE(ErrorOf([] {
+              (void)ReadCsvImages(Scratch("ragged.csv"), {});
+            }).find("line 2 has 2 pixel values, earlier lines have 3"),
             std::string::npos);
   std::ofstream(Scratch("range.csv")) << "0,1,300\n";
   EXPECT_NE(ErrorOf([] { (void)ReadCsvImages(Scratch("range.csv"), {}); }).find("outside [0, 255"),
             std::string::npos);
+}
+
+TEST(Csv, IgnoresSpacesAndTabsAroundNumbersButNotInside) {
+  std::ofstream(Scratch("blanks.csv")) << "3 ,0, 255 ,1\n\t7\t,\t128, 0 ,  51\t\n";
+  const auto images = ReadCsvImages(Scratch("blanks.csv"), {.label_first = true});
+  EXPECT_EQ(images.rows, 2);
+  EXPECT_EQ(images.cols, 3);
+  EXPECT_EQ(images.labels, (std::vector<uint8_t>{3, 7}));
+  EXPECT_EQ(images.pixels, (std::vector<uint8_t>{0, 255, 1, 128, 0, 51}));
+
+  std::ofstream(Scratch("inner.csv")) << "0,1,2\n0,2 5,1\n";
+  const auto inner = ErrorOf([] { (void)ReadCsvImages(Scratch("inner.csv"), {}); });
+  EXPECT_NE(inner.find("inner.csv: line 2, column 2: '2 5' is not a finite number"),
+            std::string::npos)
+      << inner;
+  std::ofstream(Scratch("blank.csv")) << "0,1,2\n0, \t,1\n";
+  const auto blank = ErrorOf([] { (void)ReadCsvImages(Scratch("blank.csv"), {}); });
+  EXPECT_NE(blank.find("blank.csv: line 2, column 2"), std::string::npos) << blank;
 }
 
 TEST(Binarize, ThresholdAndSeededStochastic) {
@@ -108,7 +129,8 @@ TEST(Binarize, ThresholdAndSeededStochastic) {
   const auto threshold = Binarize(images, {}, 0);
   EXPECT_EQ(threshold[0], 1);
   EXPECT_EQ(threshold[1], 0);
-  const Binarization stochastic{.kind = Binarization::Kind::kStochastic, .threshold = 0.5, .seed = 3};
+  const Binarization stochastic{
+      .kind = Binarization::Kind::kStochastic, .threshold = 0.5, .seed = 3};
   const auto a = Binarize(images, stochastic, 0);
   EXPECT_EQ(a, Binarize(images, stochastic, 0));
   EXPECT_NE(a, Binarize(images, stochastic, 1));

@@ -1,11 +1,12 @@
 // Option tables: defaults, config files, command-line precedence, bounds and unknown keys.
+#include "zeta/options.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "zeta/error.hpp"
-#include "zeta/options.hpp"
 #include "zeta/train.hpp"
 
 namespace zeta {
@@ -54,6 +55,66 @@ TEST(Options, UnknownKeyInConfigIsAUsageErrorNamingFileAndKey) {
     EXPECT_NE(std::string(e.what()).find(ini), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("hiden"), std::string::npos) << e.what();
     EXPECT_EQ(e.exit_code(), kExitUsage);
+  }
+}
+
+TEST(Options, ConfigAndHelpKeysInAConfigFileAreRefusedNamingFileAndKey) {
+  for (const char* name : {"config", "help"}) {
+    const std::string key = name;
+    const auto ini = WriteFile("zeta_options_" + key + ".ini", "hidden = 64\n" + key + " = 1\n");
+    Parsed p;
+    try {
+      (void)p.table.Parse({"--config", ini});
+      FAIL() << "the key " << key << " was accepted in a config file";
+    } catch (const UsageError& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find(ini + ": key '" + key + "' is not allowed in a config file"),
+                std::string::npos)
+          << message;
+      EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+      EXPECT_EQ(e.exit_code(), kExitUsage);
+    }
+    Parsed q;
+    EXPECT_THROW(q.table.ParseConfigText(key + " = x\n", "stored config"), UsageError) << key;
+  }
+}
+
+TEST(Options, OutOfRangeValueFromAConfigFileNamesTheFile) {
+  const auto ini = WriteFile("zeta_options_range.ini", "learning_rate = 500\nmethod = pcd\n");
+  Parsed p;
+  try {
+    (void)p.table.Parse({"--config", ini});
+    FAIL() << "learning_rate 500 from a config file was accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find(ini + ": option --learning_rate: 500 is out of range, "
+                                               "expected in [0, 100]"),
+              std::string::npos)
+        << e.what();
+  }
+  const auto choice = WriteFile("zeta_options_choice.ini", "method = pcd2\n");
+  Parsed q;
+  try {
+    (void)q.table.Parse({"--config", choice});
+    FAIL() << "method pcd2 from a config file was accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find(choice + ": option --method: 'pcd2' is not one of"),
+              std::string::npos)
+        << e.what();
+  }
+  // The command line wins, so a good value there hides the file's bad one, and a bad value
+  // there is reported as the command line's, with the file left out.
+  Parsed r;
+  ASSERT_TRUE(r.table.Parse({"--config", ini, "--learning_rate", "0.5"}));
+  EXPECT_DOUBLE_EQ(r.config.learning_rate, 0.5);
+  const auto good = WriteFile("zeta_options_good.ini", "learning_rate = 0.5\n");
+  Parsed t;
+  try {
+    (void)t.table.Parse({"--config", good, "--learning_rate", "-1"});
+    FAIL() << "learning_rate -1 on the command line was accepted";
+  } catch (const UsageError& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.rfind("option --learning_rate: -1 is out of range", 0), 0U) << message;
+    EXPECT_EQ(message.find(good), std::string::npos) << message;
   }
 }
 

@@ -83,6 +83,10 @@ TEST(SweepSpec, RefusesMalformedLinesNamingFileAndLine) {
   EXPECT_NE(message("hidden = 1,,2\n").find("s.ini:1: key 'hidden' has an empty value"),
             std::string::npos);
   EXPECT_NE(message("seed = 1, 1\n").find("lists '1' twice"), std::string::npos);
+  EXPECT_NE(message("learning_rate = 0.01, 1e-2\n")
+                .find("s.ini:1: key 'learning_rate' lists '0.01' and '1e-2', the same number"),
+            std::string::npos);
+  EXPECT_NE(message("hidden = 64, 64.0\n").find("the same number twice"), std::string::npos);
   EXPECT_NE(message("[train]\n").find("s.ini:1: sections are not supported"), std::string::npos);
   EXPECT_NE(message(" = 3\n").find("s.ini:1: a key is missing"), std::string::npos);
 }

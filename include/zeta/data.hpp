@@ -29,7 +29,8 @@ struct RawImages {
 [[nodiscard]] std::vector<uint8_t> ReadIdxLabels(const std::string& path, int64_t limit = -1);
 
 // CSV of pixel intensities in [0, max_value], one image per line, optionally with the
-// label in the first column; errors name the file, line and column.
+// label in the first column; spaces and tabs around a field's number are ignored; errors
+// name the file, line and column.
 struct CsvFormat {
   double max_value = 255.0;
   bool label_first = false;

@@ -4,6 +4,7 @@
 
 #include <boost/program_options.hpp>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,9 +46,11 @@ class OptionTable {
 
   // Parses the arguments after the subcommand; returns false when --help was asked for
   // (the help text was printed). Throws UsageError naming the option or file on a bad value,
-  // an unknown option or key, or a value out of bounds.
+  // an unknown option or key, or a value out of bounds (a value read from a config file is
+  // reported with that file's name).
   [[nodiscard]] bool Parse(const std::vector<std::string>& args);
-  // Parses INI text (for example the config stored in a checkpoint) as the config file.
+  // Parses INI text (for example the config stored in a checkpoint) as the config file;
+  // `origin` names it in errors. The keys `config` and `help` are refused there.
   void ParseConfigText(const std::string& text, const std::string& origin);
 
   // True when the option was set on the command line or in a config (not defaulted).
@@ -62,7 +65,8 @@ class OptionTable {
     std::string name;
     Role role;
     std::function<std::string()> print;
-    std::function<void()> check;
+    // What is wrong with the value ("5 is out of range, expected ..."), empty when nothing.
+    std::function<std::string()> check;
   };
   void Finish(const boost::program_options::variables_map& vm);
   // The arguments with each option name spelt as declared ('-' and '_' are interchangeable).
@@ -75,7 +79,8 @@ class OptionTable {
   std::vector<std::pair<std::string, std::string>> positional_help_;
   std::vector<Entry> entries_;
   std::string* config_file_ = nullptr;
-  std::vector<std::string> pending_config_;  // config texts not yet parsed
+  std::vector<std::string> pending_config_;    // config texts not yet parsed
+  std::map<std::string, std::string> origin_;  // option -> config file its value came from
   boost::program_options::variables_map given_;
 };
 

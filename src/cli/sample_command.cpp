@@ -24,6 +24,7 @@ int SampleCommand(const Communicator& comm, const Args& args) {
   std::string png;
   int columns = 0;
   int threads = 1;
+  std::string verbosity = "info";
   OptionTable table(
       "zeta sample --model FILE [--png FILE] [--out-h5 FILE] [options]",
       "Runs block Gibbs chains v -> h -> v of a model (or checkpoint) from random states or from "
@@ -55,12 +56,15 @@ int SampleCommand(const Communicator& comm, const Args& args) {
       .Add("png", &png, "PNG file for the picture")
       .Add("columns", &columns, "tiles per row of the grid without snapshots; 0: near square",
            Between(0, 100000))
-      .Add("threads", &threads, "BLAS threads per rank", Between(1, 256));
+      .Add("threads", &threads, "BLAS threads per rank", Between(1, 256))
+      .Add("verbosity", &verbosity, "debug, info, warn or error",
+           OneOf({"debug", "info", "warn", "error"}), Role::kRunOnly);
   if (!ParseCollectively(comm, &table, args)) return kExitOk;
 
   Rbm rbm;
   TileShape shape;
   comm.Collectively([&] {
+    log::Init(comm.rank(), comm.size(), verbosity);
     if (model.empty()) throw UsageError("option --model: a model file is required");
     if (out_h5.empty() && png.empty()) {
       throw UsageError("nothing to write: give --png FILE and/or --out-h5 FILE");

@@ -95,6 +95,7 @@ int ScoreCommand(const Communicator& comm, const Args& args) {
   int normal_class = -1;
   int64_t chunk = 4096;
   int threads = 1;
+  std::string verbosity = "info";
   OptionTable table(
       "zeta score --model FILE --data FILE [--split NAME] [--out FILE.csv|FILE.h5] [options]",
       "Computes the free energy F(v) = -b.v - sum_j softplus(c_j + (vW)_j) of every row of a "
@@ -115,13 +116,16 @@ int ScoreCommand(const Communicator& comm, const Args& args) {
            "label of the normal class for the AUROC of F as anomaly score; -1: no AUROC",
            Between(-1, 255))
       .Add("chunk", &chunk, "rows read and scored at a time per rank", Between(1, 1 << 24))
-      .Add("threads", &threads, "BLAS threads per rank", Between(1, 256));
+      .Add("threads", &threads, "BLAS threads per rank", Between(1, 256))
+      .Add("verbosity", &verbosity, "debug, info, warn or error",
+           OneOf({"debug", "info", "warn", "error"}), Role::kRunOnly);
   if (!ParseCollectively(comm, &table, args)) return kExitOk;
 
   Rbm rbm;
   SplitInfo info;
   ScoreTable scores;
   comm.Collectively([&] {
+    log::Init(comm.rank(), comm.size(), verbosity);
     if (model.empty()) throw UsageError("option --model: a model file is required");
     if (data.empty()) throw UsageError("option --data: a data file is required");
     if (table.Given("logz") && !logz_file.empty()) {

@@ -31,6 +31,19 @@ h5diff -q "${a[0]}" "${a[1]}" || fail "stochastic binarization with one seed dif
 printf '3,0,255,128,10\n7,255,0,0,0\n' > ok.csv
 "$ZETA" data import --train-csv ok.csv --csv-label-first --out csv.h5 2>/dev/null
 h5ls csv.h5/train/visible | grep -q "{2, 4}" || fail "CSV import has the wrong shape"
+# Spaces and tabs around a CSV number are ignored: the same file as without them.
+printf '3 , 0,255 ,\t128\t,10\n\t7,255 , 0,0,  0\n' > blanks.csv
+"$ZETA" data import --train-csv blanks.csv --csv-label-first --out blanks.h5 2>/dev/null ||
+  fail "blanks around CSV numbers were refused"
+h5diff -q csv.h5 blanks.h5 /train /train || fail "blanks around CSV numbers changed the import"
+
+# --verbosity: INFO lines at the default, none at warn; --help lists it.
+"$ZETA" data import --train-csv ok.csv --out v1.h5 2>info.log
+grep -q "v1.h5: /train holds 2 images of 5 pixels" info.log ||
+  { cat info.log; fail "no INFO line at the default verbosity"; }
+"$ZETA" data import --train-csv ok.csv --out v2.h5 --verbosity warn 2>warn.log
+[ ! -s warn.log ] || { cat warn.log; fail "--verbosity warn still printed lines"; }
+"$ZETA" data import --help | grep -q -- "--verbosity" || fail "data import --help lacks --verbosity"
 
 # Bad inputs: one line naming the file and the place, exit 1, no output file.
 export FMNIST
@@ -52,7 +65,21 @@ expect_error 1 "ragged.csv: line 2 has 2 pixel values" \
 printf '0,1,256\n' > range.csv
 expect_error 1 "range.csv: line 1, column 3: value 256 outside" \
   "$ZETA" data import --train-csv range.csv --out bad.h5
+printf '0,1,2\n0,2 5,1\n' > inner.csv
+expect_error 1 "inner.csv: line 2, column 2: '2 5' is not a finite number" \
+  "$ZETA" data import --train-csv inner.csv --out bad.h5
 expect_error 2 "option --out" "$ZETA" data import --train-csv ok.csv
+expect_error 2 "option --verbosity: 'loud' is not one of debug, info, warn, error" \
+  "$ZETA" data import --train-csv ok.csv --out bad.h5 --verbosity loud
+# Labels without their images, and --limit 0, are usage errors (no empty split is written).
+expect_error 2 "option --test-labels: given without --test-images" \
+  "$ZETA" data import --train-images "$FMNIST/t10k-images-idx3-ubyte.gz" \
+  --test-labels "$FMNIST/t10k-labels-idx1-ubyte.gz" --out bad.h5
+expect_error 2 "option --train-labels: given without --train-images" \
+  "$ZETA" data import --train-csv ok.csv --train-labels "$FMNIST/t10k-labels-idx1-ubyte.gz" \
+  --out bad.h5
+expect_error 2 "option --limit: 0 is out of range, expected at least 1" \
+  "$ZETA" data import --train-images "$FMNIST/t10k-images-idx3-ubyte.gz" --limit 0 --out bad.h5
 expect_error 2 "binarize" "$ZETA" data import --train-csv ok.csv --out x.h5 --binarize maybe
 [ ! -e bad.h5 ] || fail "a failed import left bad.h5 behind"
 ls -a | grep -q "tmp" && fail "a failed import left a temporary file"

@@ -175,7 +175,20 @@ done
 "$ZETA" inspect sc1.csv | grep -q "CSV table, 1000 rows" || fail "inspect of a CSV file"
 for command in sample score inspect; do
   "$ZETA" $command --help | grep -q "^Usage: zeta $command" || fail "zeta $command --help"
+  "$ZETA" $command --help | grep -q -- "--verbosity" || fail "zeta $command --help: no --verbosity"
 done
+# --verbosity warn: no INFO lines and no progress on standard error; the results still come.
+"$ZETA" sample --model run/model.h5 --chains 4 --burn-in 5 --steps 1 --png quiet.png \
+  --verbosity warn >quiet.out 2>quiet.log || fail "sample --verbosity warn failed"
+[ ! -s quiet.log ] || { cat quiet.log; fail "sample --verbosity warn printed log lines"; }
+grep -q "picture: quiet.png" quiet.out || fail "sample --verbosity warn printed no results"
+"$ZETA" score --model run/model.h5 --data fm.h5 --verbosity info >/dev/null 2>loud.log
+grep -q "scoring 1000 rows of fm.h5:/test" loud.log || fail "score --verbosity info logged nothing"
+"$ZETA" score --model run/model.h5 --data fm.h5 --verbosity warn >quiet.out 2>quiet.log
+[ ! -s quiet.log ] || { cat quiet.log; fail "score --verbosity warn printed log lines"; }
+grep -q "per class:" quiet.out || fail "score --verbosity warn printed no summary"
+"$ZETA" inspect fm.h5 --verbosity error >/dev/null 2>quiet.log || fail "inspect --verbosity"
+[ ! -s quiet.log ] || { cat quiet.log; fail "inspect --verbosity error printed log lines"; }
 
 # Bad input: one line naming the option or file, exit 2 for usage and 1 for the rest.
 M=run/model.h5
@@ -192,6 +205,10 @@ touch afile
 expect_error 1 "option --png: cannot write into the folder afile" \
   "$ZETA" sample --model $M --png afile/x.png
 expect_error 2 "option --data" "$ZETA" score --model $M
+LOUD="option --verbosity: 'loud' is not one of debug, info, warn, error"
+expect_error 2 "$LOUD" "$ZETA" sample --model $M --png x.png --verbosity loud
+expect_error 2 "$LOUD" "$ZETA" score --model $M --data fm.h5 --verbosity loud
+expect_error 2 "$LOUD" "$ZETA" inspect $M --verbosity loud
 expect_error 1 "option --out: cannot write into the folder afile" \
   "$ZETA" score --model $M --data fm.h5 --out afile/x.csv
 expect_error 1 "fm.h5: no split 'valid'" "$ZETA" score --model $M --data fm.h5 --split valid
