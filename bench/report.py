@@ -134,6 +134,22 @@ def main():
         t.add(f"  Zeta {method.upper()}-1: 2 ranks over 1 (speedup)", f"{zeta[(method, 2)]:.2f}",
               f"{zeta[(method, 1)]:.2f}", f"{speedup:.2f}", f">= {TARGETS['speedup']}",
               speedup >= TARGETS["speedup"])
+    pair = [epoch(results / f"pcd-pair{core}.metrics.csv")[0] for core in (0, 1)]
+    at_once = sum(pair) / len(pair)
+    ceiling = 2 * zeta[("pcd", 1)] / at_once
+    t.add("  PCD-1, two 1-rank runs at once: ceiling of 2 ranks over 1", f"{at_once:.2f}",
+          f"{zeta[('pcd', 1)]:.2f}", f"{ceiling:.2f}")
+    summary["pcd two 1-rank runs at once"] = {"seconds": pair, "ceiling": ceiling}
+    exchange = load_json(results / "collectives.json")
+    if exchange:
+        step_us = zeta[("pcd", 2)] / STEPS * 1e6
+        t.add("  allreduce of a step's statistics, us / 2-rank PCD-1 step",
+              f"{exchange['allreduce_us']:.0f}", f"{step_us:.0f}",
+              f"{exchange['allreduce_us'] / step_us:.2f}")
+        t.add("  reduce-scatter + allgather (sharded update) / allreduce, us",
+              f"{exchange['reduce_scatter_allgather_us']:.0f}", f"{exchange['allreduce_us']:.0f}",
+              f"{exchange['reduce_scatter_allgather_us'] / exchange['allreduce_us']:.2f}")
+        summary["exchange"] = exchange
     threaded, _ = epoch(results / "pcd-r1-t2.metrics.csv")
     t.add("  Zeta PCD-1, 1 rank x 2 threads: speedup over 1 thread", f"{threaded:.2f}",
           f"{zeta[('pcd', 1)]:.2f}", f"{zeta[('pcd', 1)] / threaded:.2f}")

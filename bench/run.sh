@@ -24,8 +24,9 @@ export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
 zeta=$build/src/cli/zeta
 gemm=$build/bench/zeta_gemm_bench
 gemm_eigen=$build/bench/zeta_gemm_bench_eigen
+collectives=$build/bench/zeta_collectives_bench
 
-for tool in "$zeta" "$gemm" "$gemm_eigen"; do
+for tool in "$zeta" "$gemm" "$gemm_eigen" "$collectives"; do
   [[ -x $tool ]] || {
     echo "bench/run.sh: $tool is missing; build Zeta with Google Benchmark installed" \
          "(bench/setup.sh, then cmake --build $build)" >&2
@@ -101,6 +102,27 @@ train cd-r2 2 1 cd
 train pcd-r1 1 1 pcd
 train pcd-r2 2 1 pcd
 train pcd-r1-t2 1 2 pcd
+
+# The ceiling of 2 ranks over 1 on this machine: two independent 1-rank PCD-1 runs at once,
+# one per core, that share nothing but the hardware (caches, memory, the host's cycles).
+pair_run() {  # pair_run CORE
+  local dir=$work/runs/pcd-pair$1
+  rm -rf "$dir"
+  OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 taskset -c "$1" "$zeta" train --data "$data" \
+    --run_dir "$dir" --epochs 2 --hidden 500 --batch 100 --method pcd --k 1 --threads 1 \
+    --monitor_samples 200 --verbosity warn
+  cp "$dir/metrics.csv" "$results/pcd-pair$1.metrics.csv"
+}
+note "two independent 1-rank PCD-1 runs at once, one per core"
+pair_run 0 &
+pair=$!
+pair_run 1
+wait "$pair"
+
+# The exchange of one step on 2 ranks: the trainer's allreduce against a reduce-scatter
+# plus allgather (the sharded update).
+note "the exchange of a step: allreduce, reduce-scatter + allgather"
+mpirun -n 2 --bind-to core "$collectives" >"$results/collectives.json"
 
 if ! skipped peers; then
   for threads in 1 2; do

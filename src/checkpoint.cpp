@@ -41,8 +41,7 @@ template <class T>
 void RequireFinite(const std::string& path, const std::string& name, const std::vector<T>& v) {
   for (std::size_t i = 0; i < v.size(); ++i) {
     if (!std::isfinite(v[i])) {
-      throw Error(path + ": " + name + " holds a non-finite value at element " +
-                  std::to_string(i));
+      throw Error(path + ": " + name + " holds a non-finite value at element " + std::to_string(i));
     }
   }
 }
@@ -64,8 +63,7 @@ Rbm ReadModelGroup(const h5::File& file) {
   auto params = rbm.parameters();
   std::copy(w.begin(), w.end(), params.begin());
   std::copy(b.begin(), b.end(), params.begin() + static_cast<std::ptrdiff_t>(w.size()));
-  std::copy(c.begin(), c.end(),
-            params.begin() + static_cast<std::ptrdiff_t>(w.size() + b.size()));
+  std::copy(c.begin(), c.end(), params.begin() + static_cast<std::ptrdiff_t>(w.size() + b.size()));
   return rbm;
 }
 
@@ -202,8 +200,8 @@ std::string ReadNewestCheckpoint(const std::string& folder, TrainState* state) {
     // The unreadable file stays for the user to inspect; say which one comes before it.
     if (found.size() < 2) throw;
     throw Error(std::string(e.what()) + "; an older checkpoint is kept: move " +
-                fs::path(found[0]).filename().string() + " out of " + folder +
-                " to resume from " + fs::path(found[1]).filename().string());
+                fs::path(found[0]).filename().string() + " out of " + folder + " to resume from " +
+                fs::path(found[1]).filename().string());
   }
   return found.front();
 }

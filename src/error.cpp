@@ -5,8 +5,7 @@
 
 namespace zeta::detail {
 
-void ThrowCheckFailure(const char* condition, const char* file, int line,
-                       const std::string& what) {
+void ThrowCheckFailure(const char* condition, const char* file, int line, const std::string& what) {
   std::ostringstream message;
   message << "internal error at " << file << ":" << line << ": " << what << " (" << condition
           << " does not hold)";

@@ -16,13 +16,21 @@ namespace {
 template <class T>
 hid_t NativeType();
 template <>
-hid_t NativeType<float>() { return H5T_NATIVE_FLOAT; }
+hid_t NativeType<float>() {
+  return H5T_NATIVE_FLOAT;
+}
 template <>
-hid_t NativeType<double>() { return H5T_NATIVE_DOUBLE; }
+hid_t NativeType<double>() {
+  return H5T_NATIVE_DOUBLE;
+}
 template <>
-hid_t NativeType<int64_t>() { return H5T_NATIVE_INT64; }
+hid_t NativeType<int64_t>() {
+  return H5T_NATIVE_INT64;
+}
 template <>
-hid_t NativeType<uint8_t>() { return H5T_NATIVE_UINT8; }
+hid_t NativeType<uint8_t>() {
+  return H5T_NATIVE_UINT8;
+}
 
 std::string ShapeText(const Shape& shape) {
   std::ostringstream out;
@@ -218,8 +226,8 @@ void File::WriteString(const std::string& name, const std::string& text) {
   H5Tset_size(type.id(), H5T_VARIABLE);
   H5Tset_cset(type.id(), H5T_CSET_UTF8);
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-  Handle set(H5Dcreate2(file_.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT,
-                        H5P_DEFAULT, H5P_DEFAULT),
+  Handle set(H5Dcreate2(file_.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT,
+                        H5P_DEFAULT),
              H5Dclose);
   if (!set.valid()) Fail(name, "cannot create dataset");
   const char* data = text.c_str();
@@ -266,8 +274,7 @@ std::vector<T> File::Read(const std::string& name, const std::optional<Shape>& e
 }
 
 template <class T>
-void File::ReadRows(const std::string& name, hsize_t first, hsize_t count,
-                    std::span<T> out) const {
+void File::ReadRows(const std::string& name, hsize_t first, hsize_t count, std::span<T> out) const {
   const Shape shape = ShapeOf(name);
   if (shape.size() != 2) Fail(name, "expected a 2-D dataset, found " + ShapeText(shape));
   if (first + count > shape[0]) Fail(name, "rows beyond the end requested");
@@ -308,8 +315,7 @@ std::string File::ReadString(const std::string& name) const {
   return out;
 }
 
-void File::SetAttribute(const std::string& object, const std::string& name,
-                        const std::string& v) {
+void File::SetAttribute(const std::string& object, const std::string& name, const std::string& v) {
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(type.id(), H5T_VARIABLE);
   H5Tset_cset(type.id(), H5T_CSET_UTF8);
@@ -333,8 +339,8 @@ void SetNumericAttribute(hid_t file, const std::string& object, const std::strin
   if (H5Aexists_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT) > 0) {
     H5Adelete_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT);
   }
-  Handle attr(H5Acreate_by_name(file, object.c_str(), name.c_str(), type, space.id(),
-                                H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+  Handle attr(H5Acreate_by_name(file, object.c_str(), name.c_str(), type, space.id(), H5P_DEFAULT,
+                                H5P_DEFAULT, H5P_DEFAULT),
               H5Aclose);
   if (!attr.valid()) throw Error(object + ": cannot create attribute " + name);
   H5Awrite(attr.id(), type, &v);
@@ -398,8 +404,7 @@ void File::Flush() {
   if (H5Fflush(file_.id(), H5F_SCOPE_GLOBAL) < 0) Fail("/", "flush failed");
 }
 
-template void File::Write<float>(const std::string&, std::span<const float>, const Shape&,
-                                 hsize_t);
+template void File::Write<float>(const std::string&, std::span<const float>, const Shape&, hsize_t);
 template void File::Write<double>(const std::string&, std::span<const double>, const Shape&,
                                   hsize_t);
 template void File::Write<int64_t>(const std::string&, std::span<const int64_t>, const Shape&,
@@ -424,13 +429,12 @@ template std::vector<uint8_t> File::Read<uint8_t>(const std::string&,
                                                   const std::optional<Shape>&) const;
 template void File::ReadRows<uint8_t>(const std::string&, hsize_t, hsize_t,
                                       std::span<uint8_t>) const;
-template void File::ReadRows<float>(const std::string&, hsize_t, hsize_t,
-                                    std::span<float>) const;
+template void File::ReadRows<float>(const std::string&, hsize_t, hsize_t, std::span<float>) const;
 
 AtomicOutput::AtomicOutput(std::string final_path) : final_path_(std::move(final_path)) {
   const std::filesystem::path target(final_path_);
-  temp_path_ = (target.parent_path() / ("." + target.filename().string() + ".tmp." +
-                                        std::to_string(::getpid())))
+  temp_path_ = (target.parent_path() /
+                ("." + target.filename().string() + ".tmp." + std::to_string(::getpid())))
                    .string();
 }
 
@@ -445,8 +449,8 @@ void AtomicOutput::Commit() {
   SyncPath(temp_path_, O_RDONLY);
   std::error_code error;
   std::filesystem::rename(temp_path_, final_path_, error);
-  if (error) throw Error(final_path_ + ": cannot move the finished file into place: " +
-                         error.message());
+  if (error)
+    throw Error(final_path_ + ": cannot move the finished file into place: " + error.message());
   committed_ = true;
   auto folder = std::filesystem::path(final_path_).parent_path();
   SyncPath(folder.empty() ? "." : folder.string(), O_RDONLY | O_DIRECTORY);

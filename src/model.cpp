@@ -80,9 +80,9 @@ Eigen::VectorXd FreeEnergy(const Rbm& rbm, const MatrixRef& v) {
 }
 
 double Energy(const Rbm& rbm, std::span<const float> v, std::span<const float> h) {
-  ZETA_CHECK(static_cast<int>(v.size()) == rbm.visible() &&
-                 static_cast<int>(h.size()) == rbm.hidden(),
-             "state sizes must match the model");
+  ZETA_CHECK(
+      static_cast<int>(v.size()) == rbm.visible() && static_cast<int>(h.size()) == rbm.hidden(),
+      "state sizes must match the model");
   const Eigen::Map<const Eigen::VectorXf> vv(v.data(), rbm.visible());
   const Eigen::Map<const Eigen::VectorXf> hh(h.data(), rbm.hidden());
   const Eigen::VectorXd vd = vv.cast<double>();
@@ -94,15 +94,14 @@ double Energy(const Rbm& rbm, std::span<const float> v, std::span<const float> h
 Eigen::VectorXf BaseRateBias(std::span<const int64_t> ones_per_pixel, int64_t rows) {
   Eigen::VectorXf bias(static_cast<Eigen::Index>(ones_per_pixel.size()));
   for (std::size_t i = 0; i < ones_per_pixel.size(); ++i) {
-    const double p = (static_cast<double>(ones_per_pixel[i]) + 1.0) /
-                     (static_cast<double>(rows) + 2.0);
+    const double p =
+        (static_cast<double>(ones_per_pixel[i]) + 1.0) / (static_cast<double>(rows) + 2.0);
     bias[static_cast<Eigen::Index>(i)] = static_cast<float>(std::log(p) - std::log1p(-p));
   }
   return bias;
 }
 
-void InitializeRbm(uint64_t seed, std::span<const int64_t> ones_per_pixel, int64_t rows,
-                   Rbm* rbm) {
+void InitializeRbm(uint64_t seed, std::span<const int64_t> ones_per_pixel, int64_t rows, Rbm* rbm) {
   ZETA_CHECK(static_cast<int>(ones_per_pixel.size()) == rbm->visible(),
              "pixel counts must cover every visible unit");
   auto w = rbm->weights();
@@ -126,8 +125,8 @@ void BytesToBatch(std::span<const uint8_t> bytes, int cols, Matrix* batch) {
   for (std::size_t i = 0; i < bytes.size(); ++i) out[i] = static_cast<float>(bytes[i]);
 }
 
-void SampleRows(const Matrix& p, uint64_t seed, Stream stream, uint64_t first_index,
-                uint64_t step, uint32_t sub, Matrix* out) {
+void SampleRows(const Matrix& p, uint64_t seed, Stream stream, uint64_t first_index, uint64_t step,
+                uint32_t sub, Matrix* out) {
   out->resize(p.rows(), p.cols());
   const auto cols = static_cast<std::size_t>(p.cols());
   for (Eigen::Index r = 0; r < p.rows(); ++r) {

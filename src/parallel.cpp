@@ -65,20 +65,19 @@ Communicator::~Communicator() {
 }
 
 void Communicator::SumInPlace(std::span<int64_t> values) const {
-  Call(MPI_Allreduce(MPI_IN_PLACE, values.data(), Count(values.size()), MPI_INT64_T, MPI_SUM,
-                     comm_),
-       "MPI_Allreduce");
+  Call(
+      MPI_Allreduce(MPI_IN_PLACE, values.data(), Count(values.size()), MPI_INT64_T, MPI_SUM, comm_),
+      "MPI_Allreduce");
 }
 
 void Communicator::SumInPlace(std::span<int32_t> values) const {
-  Call(MPI_Allreduce(MPI_IN_PLACE, values.data(), Count(values.size()), MPI_INT32_T, MPI_SUM,
-                     comm_),
-       "MPI_Allreduce");
+  Call(
+      MPI_Allreduce(MPI_IN_PLACE, values.data(), Count(values.size()), MPI_INT32_T, MPI_SUM, comm_),
+      "MPI_Allreduce");
 }
 
 void Communicator::SumInPlace(std::span<double> values) const {
-  Call(MPI_Allreduce(MPI_IN_PLACE, values.data(), Count(values.size()), MPI_DOUBLE, MPI_SUM,
-                     comm_),
+  Call(MPI_Allreduce(MPI_IN_PLACE, values.data(), Count(values.size()), MPI_DOUBLE, MPI_SUM, comm_),
        "MPI_Allreduce");
 }
 
@@ -157,8 +156,7 @@ std::vector<uint8_t> Communicator::Gather(std::span<const uint8_t> local, int ro
 
 std::vector<std::string> Communicator::GatherStrings(const std::string& local, int root) const {
   const auto bytes = Gather(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(local.data()), local.size()),
-      root);
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(local.data()), local.size()), root);
   int mine = Count(local.size());
   std::vector<int> counts(static_cast<std::size_t>(size_));
   Call(MPI_Gather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm_), "MPI_Gather");

@@ -184,8 +184,8 @@ void Progress::Update(int64_t done) {
                  100 * fraction, rate, FormatSeconds(left).c_str());
     std::fflush(stderr);
   } else {
-    log::info("{}: {}/{} ({:.0f}%), {:.1f}/s, {} left", label_, done, total_, 100 * fraction,
-              rate, FormatSeconds(left));
+    log::info("{}: {}/{} ({:.0f}%), {:.1f}/s, {} left", label_, done, total_, 100 * fraction, rate,
+              FormatSeconds(left));
   }
 }
 

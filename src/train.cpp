@@ -30,8 +30,8 @@ void DeclareTrainOptions(TrainConfig* c, OptionTable* t) {
       .Add("train_split", &c->train_split, "split of the data file to train on")
       .Add("heldout_split", &c->heldout_split,
            "split for held-out metrics (skipped when the file has none)", {}, run)
-      .Add("run_dir", &c->run_dir, "folder for model.h5, metrics.csv, checkpoints, run.json",
-           {}, run)
+      .Add("run_dir", &c->run_dir, "folder for model.h5, metrics.csv, checkpoints, run.json", {},
+           run)
       .Add("hidden", &c->hidden, "number of hidden units", Between(1, 1 << 20))
       .Add("method", &c->method, "cd (chains restart at the data) or pcd (persistent chains)",
            OneOf({"cd", "pcd"}))
@@ -48,13 +48,12 @@ void DeclareTrainOptions(TrainConfig* c, OptionTable* t) {
       .Add("lr_schedule", &c->lr_schedule,
            "constant, exponential (lr * lr_decay^epoch) or linear (to 0 at the last epoch)",
            OneOf({"constant", "exponential", "linear"}))
-      .Add("lr_decay", &c->lr_decay, "factor per epoch of the exponential schedule",
-           Between(0, 1))
+      .Add("lr_decay", &c->lr_decay, "factor per epoch of the exponential schedule", Between(0, 1))
       .Add("momentum", &c->momentum, "momentum of SGD", Between(0, 0.999))
       .Add("weight_decay", &c->weight_decay, "L2 penalty on the weights", Between(0, 1))
       .Add("monitor_samples", &c->monitor_samples,
-           "rows of the train and held-out splits used for per-epoch metrics",
-           Between(1, 1 << 24), run)
+           "rows of the train and held-out splits used for per-epoch metrics", Between(1, 1 << 24),
+           run)
       .Add("checkpoint_every", &c->checkpoint_every,
            "steps between checkpoints; 0: at the end of every epoch", AtLeast(0), run)
       .Add("keep_checkpoints", &c->keep_checkpoints, "checkpoints kept in run_dir/checkpoints",
@@ -87,10 +86,15 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-const std::vector<std::string> kMetricColumns = {
-    "epoch",          "step",       "seconds",
-    "samples_per_second", "reconstruction_error", "pseudo_log_likelihood",
-    "free_energy_train",  "free_energy_heldout"};
+const std::vector<std::string> kMetricColumns = {"epoch",
+                                                 "step",
+                                                 "seconds",
+                                                 "samples_per_second",
+                                                 "reconstruction_error",
+                                                 "pseudo_log_likelihood",
+                                                 "free_energy_train",
+                                                 "free_energy_heldout",
+                                                 "exchange_seconds"};
 
 // Bits of the fixed-point grid on which hidden probabilities enter the gradient. With 0/1
 // visible states, every partial sum of V^T Q is then a multiple of 2^-bits below 2^24 of
@@ -177,9 +181,9 @@ class Trainer {
   int nv_ = 0;
   int rows_per_shard_ = 0;  // each shard's share of a minibatch
   Range my_shards_;
-  int64_t local_rows_ = 0;  // minibatch rows of this rank
-  std::vector<Range> shard_data_;  // data rows owned by each of my shards
-  std::vector<uint8_t> data_;      // those rows, shard after shard
+  int64_t local_rows_ = 0;                    // minibatch rows of this rank
+  std::vector<Range> shard_data_;             // data rows owned by each of my shards
+  std::vector<uint8_t> data_;                 // those rows, shard after shard
   std::vector<std::vector<uint32_t>> order_;  // this epoch's row order per shard
   int64_t steps_per_epoch_ = 0;
   int bits_ = 0;
@@ -187,7 +191,7 @@ class Trainer {
 
   // State.
   Rbm rbm_;
-  Rbm velocity_;  // optimizer moments, laid out as the parameters
+  Rbm velocity_;   // optimizer moments, laid out as the parameters
   Matrix chains_;  // persistent chains of my shards [local_rows, nv]
   int64_t step_ = 0;
   int64_t epoch_ = 0;
@@ -207,7 +211,10 @@ class Trainer {
   std::unique_ptr<DirectoryLock> lock_;  // rank 0: no second run in the same run_dir
   std::vector<std::string> hosts_;
   nlohmann::json earlier_sessions_ = nlohmann::json::array();  // of a resumed run
-  int64_t first_step_ = 0;  // step at which this session began
+  int64_t first_step_ = 0;                                     // step at which this session began
+  // Seconds of this epoch that rank 0 spent in the exchange of the statistics, waiting for
+  // slower ranks included: what the epoch would lose with a free interconnect.
+  double exchange_seconds_ = 0;
 };
 
 void Trainer::Setup() {
@@ -387,8 +394,8 @@ bool Trainer::Step() {
   }
   for (int sweep = 0; sweep < config_.k; ++sweep) {
     VisibleProbabilities(rbm_, h_, &pv_, rows_per_shard_);
-    SampleRows(pv_, config_.seed, Stream::kVisible, first_id, step,
-               static_cast<uint32_t>(sweep), &v_);
+    SampleRows(pv_, config_.seed, Stream::kVisible, first_id, step, static_cast<uint32_t>(sweep),
+               &v_);
     HiddenProbabilities(rbm_, v_, &ph_, 1.0F, rows_per_shard_);
     if (sweep + 1 < config_.k) {
       SampleRows(ph_, config_.seed, Stream::kHidden, first_id, step,
@@ -406,8 +413,8 @@ bool Trainer::Step() {
   // as the dense GEMM, which stays as the fallback.
   const std::size_t count = gradient_.parameters().size();
   const auto weights_count = static_cast<std::size_t>(nv_) * config_.hidden;
-  const auto sparse = BinaryWeightStatisticsFixed(v0_, q0_, v_, qk_, bits_,
-                                                  std::span(fixed_).first(weights_count));
+  const auto sparse =
+      BinaryWeightStatisticsFixed(v0_, q0_, v_, qk_, bits_, std::span(fixed_).first(weights_count));
   if (!sparse) {
     gradient_.weights().noalias() = v0_.transpose() * q0_;
     gradient_.weights().noalias() -= v_.transpose() * qk_;
@@ -417,15 +424,17 @@ bool Trainer::Step() {
 
   // One exact sum over ranks carries the statistics and two flags: stop and divergence.
   const std::size_t first = sparse ? weights_count : 0;
-  const bool finite = (!sparse || *sparse) &&
-                      ToFixedPoint(gradient_.parameters().subspan(first), bits_,
-                                   std::span(fixed_).subspan(first, count - first));
+  const bool finite =
+      (!sparse || *sparse) && ToFixedPoint(gradient_.parameters().subspan(first), bits_,
+                                           std::span(fixed_).subspan(first, count - first));
   ++steps_this_run_;
   const bool stop = StopRequested() ||
                     (config_.stop_after_steps > 0 && steps_this_run_ >= config_.stop_after_steps);
   fixed_[count] = stop ? 1 : 0;
   fixed_[count + 1] = finite ? 0 : 1;
+  const auto exchange_start = Clock::now();
   comm_.SumInPlace(fixed_);
+  exchange_seconds_ += std::chrono::duration<double>(Clock::now() - exchange_start).count();
   if (fixed_[count + 1] != 0) {
     throw Error("training diverged at step " + std::to_string(step_) + " (epoch " +
                     std::to_string(epoch_ + 1) +
@@ -479,10 +488,11 @@ void Trainer::Monitor(double seconds, int64_t steps_timed) {
   MetricsFile(config_.run_dir + "/metrics.csv", kMetricColumns)
       .Append({std::to_string(epoch_), std::to_string(step_), FormatValue(seconds),
                FormatValue(rate), FormatValue(recon), FormatValue(pll), FormatValue(f_train),
-               FormatValue(f_heldout)});
-  log::info("epoch {}/{}  step {}  recon {:.5f}  PLL {:.3f}  F train {:.3f} held-out {:.3f}  "
-            "{:.0f} samples/s  {:.2f} s",
-            epoch_, config_.epochs, step_, recon, pll, f_train, f_heldout, rate, seconds);
+               FormatValue(f_heldout), FormatValue(exchange_seconds_)});
+  log::info(
+      "epoch {}/{}  step {}  recon {:.5f}  PLL {:.3f}  F train {:.3f} held-out {:.3f}  "
+      "{:.0f} samples/s  {:.2f} s",
+      epoch_, config_.epochs, step_, recon, pll, f_train, f_heldout, rate, seconds);
 }
 
 void Trainer::SaveCheckpoint() {
@@ -567,7 +577,8 @@ int Trainer::Run() {
     const bool earlier_run =
         !ListCheckpoints(checkpoint_dir()).empty() || fs::exists(config_.run_dir + "/run.json");
     if (!config_.resume && earlier_run) {
-      throw UsageError(config_.run_dir + " already holds a run: pass --resume to continue "
+      throw UsageError(config_.run_dir +
+                       " already holds a run: pass --resume to continue "
                        "it, or choose another run_dir");
     }
   });
@@ -586,8 +597,8 @@ int Trainer::Run() {
       const auto heldout = ReadSplitInfo(config_.data, config_.heldout_split);
       if (heldout.cols != nv_) {
         throw Error(config_.data + ": /" + config_.heldout_split + " has " +
-                    std::to_string(heldout.cols) + " columns, /" + config_.train_split +
-                    " has " + std::to_string(nv_));
+                    std::to_string(heldout.cols) + " columns, /" + config_.train_split + " has " +
+                    std::to_string(nv_));
       }
       const auto n = std::min<int64_t>(config_.monitor_samples, heldout.rows);
       BytesToBatch(ReadVisibleRows(heldout, 0, n), nv_, &monitor_heldout_);
@@ -611,6 +622,7 @@ int Trainer::Run() {
       // One epoch (or the rest of one, after a resume).
       BeginEpoch();
       const auto start = Clock::now();
+      exchange_seconds_ = 0;
       const int64_t first_position = position_;
       Progress progress("epoch " + std::to_string(epoch_ + 1), steps_per_epoch_,
                         comm_.root() && spdlog::should_log(spdlog::level::info));
@@ -629,8 +641,8 @@ int Trainer::Run() {
           Monitor(seconds, steps_per_epoch_ - first_position);
           if (comm_.root()) WriteTrainingPictures(config_, rbm_, epoch_);
         }
-        const bool due = config_.checkpoint_every > 0 ? step_ % config_.checkpoint_every == 0
-                                                      : epoch_done;
+        const bool due =
+            config_.checkpoint_every > 0 ? step_ % config_.checkpoint_every == 0 : epoch_done;
         if (due || !go_on) SaveCheckpoint();
       }
       if (!go_on) {

@@ -1,4 +1,6 @@
 // Checkpoints round-trip exactly, and every kind of bad file is refused with its reason.
+#include "zeta/checkpoint.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,7 +10,6 @@
 #include <limits>
 #include <span>
 
-#include "zeta/checkpoint.hpp"
 #include "zeta/error.hpp"
 #include "zeta/hdf5.hpp"
 

@@ -1,9 +1,10 @@
 // The RBM's energy, free energy and conditionals against exact enumeration of a tiny model.
+#include "zeta/model.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "zeta/model.hpp"
 #include "zeta/random.hpp"
 
 namespace zeta {
@@ -44,7 +45,8 @@ TEST(FreeEnergy, EqualsMinusLogSumOverHiddenStates) {
   for (int s = 0; s < v.rows(); ++s) {
     const auto vs = Bits(static_cast<uint32_t>(s), kVisible);
     double sum = 0.0;
-    for (uint32_t h = 0; h < (1U << kHidden); ++h) sum += std::exp(-Energy(rbm, vs, Bits(h, kHidden)));
+    for (uint32_t h = 0; h < (1U << kHidden); ++h)
+      sum += std::exp(-Energy(rbm, vs, Bits(h, kHidden)));
     // Float parameters, double accumulation: agreement to float rounding of the sums.
     EXPECT_NEAR(f[s], -std::log(sum), 1e-5) << "visible state " << s;
   }
@@ -153,8 +155,8 @@ TEST(GradientStatistics, LongChainsConvergeToExactModelExpectation) {
   const double f_min = f.minCoeff();
   Eigen::VectorXd weight = (-(f.array() - f_min)).exp();
   weight /= weight.sum();
-  const MatrixD exact = all.cast<double>().transpose() * weight.asDiagonal() *
-                        ph_all.cast<double>();
+  const MatrixD exact =
+      all.cast<double>().transpose() * weight.asDiagonal() * ph_all.cast<double>();
 
   constexpr int kChains = 2000;
   constexpr int kBurnIn = 50;
@@ -173,8 +175,9 @@ TEST(GradientStatistics, LongChainsConvergeToExactModelExpectation) {
   estimate /= static_cast<double>(kChains) * kSweeps;
   // 500,000 correlated draws of a [0, 1] quantity: standard error well below 0.003; a
   // wrong conditional or sampler is off by more than 0.01.
-  EXPECT_LT((estimate - exact).cwiseAbs().maxCoeff(), 0.01)
-      << "estimate\n" << estimate << "\nexact\n" << exact;
+  EXPECT_LT((estimate - exact).cwiseAbs().maxCoeff(), 0.01) << "estimate\n"
+                                                            << estimate << "\nexact\n"
+                                                            << exact;
 }
 
 }  // namespace

@@ -1,12 +1,13 @@
 // Communicator on real ranks: exact sums, ordered gathers, broadcasts and agreement on
 // failure (run under mpirun with 1, 2 and 3 ranks).
+#include "zeta/parallel.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <numeric>
 
 #include "zeta/error.hpp"
-#include "zeta/parallel.hpp"
 
 namespace zeta {
 namespace {

@@ -1,11 +1,11 @@
 // Counter-based streams: pure functions of their key, independent across keys, uniform.
+#include "zeta/random.hpp"
+
 #include <Random123/philox.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
-
-#include "zeta/random.hpp"
 
 namespace zeta {
 namespace {
@@ -94,8 +94,8 @@ TEST(Streams, AreRandom123PhiloxOnTheDocumentedCounterLayout) {
   // Words of the block generator (16 counters at a time where vectorised) against Random123's
   // scalar Philox4x32-10: key (seed low, seed high), counter (block, index, step,
   // stream << 16 | sub); 203 words cover whole and partial vectors and blocks.
-  const StreamKey key{.seed = 0x123456789ULL, .stream = Stream::kVisible, .index = 77,
-                      .step = 5, .sub = 2};
+  const StreamKey key{
+      .seed = 0x123456789ULL, .stream = Stream::kVisible, .index = 77, .step = 5, .sub = 2};
   std::vector<uint32_t> words(203);
   FillBits(key, words);
   const r123::Philox4x32::key_type philox_key = {{0x23456789U, 0x1U}};

@@ -9,8 +9,8 @@ namespace zeta {
 // Exit codes of the zeta executable, documented in the README.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitFailure = 1,    // runtime failure: bad data, I/O, divergence
-  kExitUsage = 2,      // bad command line or config
+  kExitFailure = 1,        // runtime failure: bad data, I/O, divergence
+  kExitUsage = 2,          // bad command line or config
   kExitCheckpointed = 75,  // stopped on a signal after writing a checkpoint (EX_TEMPFAIL)
 };
 
@@ -19,8 +19,7 @@ enum ExitCode : int {
 // agreement), so main may finalize MPI instead of aborting.
 class Error : public std::runtime_error {
  public:
-  explicit Error(const std::string& message, int exit_code = kExitFailure,
-                 bool collective = false)
+  explicit Error(const std::string& message, int exit_code = kExitFailure, bool collective = false)
       : std::runtime_error(message), exit_code_(exit_code), collective_(collective) {}
 
   [[nodiscard]] int exit_code() const { return exit_code_; }
@@ -45,9 +44,9 @@ namespace detail {
 }  // namespace zeta
 
 // An internal invariant; its failure is a bug in Zeta and names the source line.
-#define ZETA_CHECK(condition, what)                                             \
-  do {                                                                          \
-    if (!(condition)) {                                                         \
+#define ZETA_CHECK(condition, what)                                              \
+  do {                                                                           \
+    if (!(condition)) {                                                          \
       ::zeta::detail::ThrowCheckFailure(#condition, __FILE__, __LINE__, (what)); \
-    }                                                                           \
+    }                                                                            \
   } while (false)

@@ -35,7 +35,8 @@ struct H5Object {
 // Writes a readable description of `path` to `out`: a run directory, an HDF5 file (with a
 // summary for the layouts Zeta writes, then the generic tree), a PNG or a CSV file. A model
 // or checkpoint inside a run directory also shows the run's state, and any results file
-// of 'zeta logz' next to it (saying whether it was computed for this very model). Throws an Error naming the path when it cannot be read.
+// of 'zeta logz' next to it (saying whether it was computed for this very model). Throws an Error
+// naming the path when it cannot be read.
 void Inspect(const std::string& path, std::ostream& out);
 
 }  // namespace zeta

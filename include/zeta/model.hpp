@@ -85,20 +85,18 @@ void VisibleProbabilities(const Rbm& rbm, const MatrixRef& h, Matrix* p, int blo
 
 // Visible biases of the base-rate model: logit of the pixel means smoothed as
 // (count + 1) / (rows + 2), so a pixel that is always 0 or always 1 gets a finite bias.
-[[nodiscard]] Eigen::VectorXf BaseRateBias(std::span<const int64_t> ones_per_pixel,
-                                           int64_t rows);
+[[nodiscard]] Eigen::VectorXf BaseRateBias(std::span<const int64_t> ones_per_pixel, int64_t rows);
 
 // The standard initialisation: W ~ N(0, 0.01²) from the seed's weight stream, hidden
 // biases 0, visible biases the base rate of the training data.
-void InitializeRbm(uint64_t seed, std::span<const int64_t> ones_per_pixel, int64_t rows,
-                   Rbm* rbm);
+void InitializeRbm(uint64_t seed, std::span<const int64_t> ones_per_pixel, int64_t rows, Rbm* rbm);
 
 // Converts 0/1 bytes (rows of a data set) into a float batch.
 void BytesToBatch(std::span<const uint8_t> bytes, int cols, Matrix* batch);
 
 // Draws a 0/1 sample for every entry of p; row r uses stream index first_index + r.
-void SampleRows(const Matrix& p, uint64_t seed, Stream stream, uint64_t first_index,
-                uint64_t step, uint32_t sub, Matrix* out);
+void SampleRows(const Matrix& p, uint64_t seed, Stream stream, uint64_t first_index, uint64_t step,
+                uint32_t sub, Matrix* out);
 
 // Sets the threads of this rank's hot-path kernels (which split rows, so results do not
 // change), of the BLAS under Eigen and of Eigen's own products.

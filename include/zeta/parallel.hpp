@@ -55,7 +55,7 @@ class Communicator {
   // depend on how values were spread over ranks.
   void SumInPlace(std::span<int64_t> values) const;
   void SumInPlace(std::span<int32_t> values) const;  // half the bytes where sums fit
-  void SumInPlace(std::span<double> values) const;  // not order-independent: diagnostics
+  void SumInPlace(std::span<double> values) const;   // not order-independent: diagnostics
   [[nodiscard]] int64_t Sum(int64_t value) const;
   [[nodiscard]] double Max(double value) const;
   [[nodiscard]] double Min(double value) const;

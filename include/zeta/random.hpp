@@ -10,17 +10,17 @@ namespace zeta {
 
 // What a random number is for; each purpose draws from its own stream.
 enum class Stream : uint32_t {
-  kChainInit = 1,     // initial state of persistent chains; index = global chain id
-  kHidden = 2,        // hidden-unit samples in training; index = global sample/chain id
-  kVisible = 3,       // visible-unit samples in training
-  kPermutation = 4,   // the order of a shard's rows in an epoch; index = shard
-  kBinarize = 5,      // stochastic binarization on import; index = row
-  kAisStart = 6,      // AIS initial states; index = global chain id
-  kAisHidden = 7,     // AIS transitions; step = temperature index
+  kChainInit = 1,    // initial state of persistent chains; index = global chain id
+  kHidden = 2,       // hidden-unit samples in training; index = global sample/chain id
+  kVisible = 3,      // visible-unit samples in training
+  kPermutation = 4,  // the order of a shard's rows in an epoch; index = shard
+  kBinarize = 5,     // stochastic binarization on import; index = row
+  kAisStart = 6,     // AIS initial states; index = global chain id
+  kAisHidden = 7,    // AIS transitions; step = temperature index
   kAisVisible = 8,
   kPseudoLikelihood = 9,  // which bit to flip per sample in the PLL estimate
-  kSample = 10,       // zeta sample
-  kWeightInit = 11,   // initial weights; index = visible unit
+  kSample = 10,           // zeta sample
+  kWeightInit = 11,       // initial weights; index = visible unit
 };
 
 // Addresses one run of random numbers. `sub` separates draws that share a step (the k

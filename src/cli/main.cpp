@@ -50,7 +50,8 @@ int Dispatch(const Communicator& comm, const Args& all) {
     return all.empty() ? kExitUsage : kExitOk;
   }
   if (all[0] == "--version") {
-    if (comm.root()) std::cout << "zeta " << kVersion << " (" << kGitCommit << ", " << kBlasBackend << ")\n";
+    if (comm.root())
+      std::cout << "zeta " << kVersion << " (" << kGitCommit << ", " << kBlasBackend << ")\n";
     return kExitOk;
   }
   const auto found = Commands().find(all[0]);
@@ -77,8 +78,9 @@ int main(int argc, char** argv) {
   int code = zeta::kExitOk;
   {
     const zeta::Communicator comm;
-    const std::string prefix =
-        comm.size() > 1 ? "[rank " + std::to_string(comm.rank()) + "/" + std::to_string(comm.size()) + "] " : "";
+    const std::string prefix = comm.size() > 1 ? "[rank " + std::to_string(comm.rank()) + "/" +
+                                                     std::to_string(comm.size()) + "] "
+                                               : "";
     try {
       zeta::log::Init(comm.rank(), comm.size());
       // Only rank 0 prints help and results; the others still parse and check everything.

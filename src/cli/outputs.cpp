@@ -33,8 +33,8 @@ void CheckOutputFile(const std::string& option, const std::string& out,
                        "; Zeta never overwrites one, choose another name");
     }
   }
-  const fs::path parent = fs::path(out).parent_path().empty() ? fs::path(".")
-                                                               : fs::path(out).parent_path();
+  const fs::path parent =
+      fs::path(out).parent_path().empty() ? fs::path(".") : fs::path(out).parent_path();
   std::error_code error;
   fs::create_directories(parent, error);
   if (error || ::access(parent.c_str(), W_OK) != 0) {

@@ -45,8 +45,10 @@ int TrainCommand(const Communicator& comm, const Args& args) {
   comm.Broadcast(&from_root);
   const bool same = comm.AllTrue(from_root == resolved);
   if (!same) {
-    throw Error("the ranks resolved different configs (is the config file the same on every "
-                "node?)", kExitUsage, /*collective=*/true);
+    throw Error(
+        "the ranks resolved different configs (is the config file the same on every "
+        "node?)",
+        kExitUsage, /*collective=*/true);
   }
   return Train(comm, config, resolved, table.Resolved(Role::kResult));
 }

@@ -21,9 +21,14 @@ grep -q "rank 1/2" log.txt && fail "rank 1 logged at INFO level"
 
 # metrics.csv: a row per epoch (0 = initialisation); the model must have learned.
 head -1 run/metrics.csv | grep -q \
-  "^epoch,step,seconds,samples_per_second,reconstruction_error,pseudo_log_likelihood,free_energy_train,free_energy_heldout$" ||
+  "^epoch,step,seconds,samples_per_second,reconstruction_error,pseudo_log_likelihood,free_energy_train,free_energy_heldout,exchange_seconds$" ||
   fail "metrics.csv header"
 [ "$(wc -l < run/metrics.csv)" -eq 5 ] || fail "metrics.csv should have 4 rows"
+# The exchange of the statistics takes a part of each epoch, never all of it.
+x3=$(metric run/metrics.csv 4 exchange_seconds)
+s3=$(metric run/metrics.csv 4 seconds)
+awk -v x="$x3" -v s="$s3" 'BEGIN { exit !(x > 0 && x < s) }' ||
+  fail "exchange_seconds $x3 should lie between 0 and the epoch's $s3 seconds"
 r0=$(metric run/metrics.csv 1 reconstruction_error)
 r3=$(metric run/metrics.csv 4 reconstruction_error)
 p0=$(metric run/metrics.csv 1 pseudo_log_likelihood)
