@@ -104,7 +104,7 @@ stop=${stop%%:*}
 [[ ${second} == "completed:${stop}-${total}:1" ]] || fail "second session: ${second}"
 same_model runs/plain/model.h5 runs/warned/model.h5
 # The metrics too, but for the timings.
-diff <(cut -d, -f1,2,5- runs/plain/metrics.csv) <(cut -d, -f1,2,5- runs/warned/metrics.csv) >&2 ||
+diff <(cut -d, -f1,2,5-8 runs/plain/metrics.csv) <(cut -d, -f1,2,5-8 runs/warned/metrics.csv) >&2 ||
   fail "the metrics of the interrupted run differ"
 
 # 3. A 2 x 2 sweep as a job array, then one table. Each task stops after 50 of its 99 steps
