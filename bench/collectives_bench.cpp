@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "zeta/parallel.hpp"
+
 namespace {
 
 template <typename Exchange>
@@ -63,6 +65,17 @@ int main(int argc, char** argv) {
                        offsets.data(), MPI_FLOAT, MPI_COMM_WORLD);
       },
       5, 300);
+  zeta::Communicator comm;
+  zeta::SharedSum shared(comm, static_cast<std::size_t>(values));
+  const double through_shared = MicrosecondsPer(
+      [&] {
+        std::copy(statistics.begin(), statistics.end(), shared.addends().begin());
+        (void)shared.Sum();
+      },
+      5, 300);
+  const double copy = MicrosecondsPer(
+      [&] { std::copy(statistics.begin(), statistics.end(), shared.addends().begin()); }, 5, 300);
+  if (rank == 0) std::printf("shared %.1f us (of which copy %.1f)\n", through_shared, copy);
   if (rank == 0) {
     std::printf(
         "{\"ranks\": %d, \"values\": %d, \"allreduce_us\": %.1f, "

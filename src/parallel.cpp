@@ -1,6 +1,7 @@
 // MPI wrappers: RAII communicator, exact sums, broadcasts and agreement on failure.
 #include "zeta/parallel.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -191,6 +192,97 @@ void Communicator::Collectively(const std::function<void()>& work) const {
   Broadcast(std::span<int64_t>(&code, 1), first_failed);
   Broadcast(&message, first_failed);
   throw Error(message, static_cast<int>(code), /*collective=*/true);
+}
+
+SharedSum::SharedSum(const Communicator& comm, std::size_t count, int node_color)
+    : count_(count), world_size_(comm.size()) {
+  if (world_size_ == 1) {
+    local_.assign(count, 0);
+    addends_ = local_;
+    return;
+  }
+  if (node_color < 0) {
+    Call(MPI_Comm_split_type(comm.handle(), MPI_COMM_TYPE_SHARED, comm.rank(), MPI_INFO_NULL,
+                             &node_),
+         "MPI_Comm_split_type");
+  } else {
+    Call(MPI_Comm_split(comm.handle(), node_color, comm.rank(), &node_), "MPI_Comm_split");
+  }
+  int node_rank = 0;
+  int node_size = 1;
+  MPI_Comm_rank(node_, &node_rank);
+  MPI_Comm_size(node_, &node_size);
+  Call(MPI_Comm_split(comm.handle(), node_rank == 0 ? 0 : MPI_UNDEFINED, comm.rank(), &leaders_),
+       "MPI_Comm_split");
+  int nodes = node_rank == 0 ? 1 : 0;
+  Call(MPI_Allreduce(MPI_IN_PLACE, &nodes, 1, MPI_INT, MPI_SUM, comm.handle()), "MPI_Allreduce");
+  several_nodes_ = nodes > 1;
+
+  // Each rank's slot lives in its own part of the window (placed by its own first touch);
+  // node rank 0's part also holds the result.
+  const std::size_t mine = count + (node_rank == 0 ? count : 0);
+  void* base = nullptr;
+  Call(MPI_Win_allocate_shared(static_cast<MPI_Aint>(mine * sizeof(int32_t)), sizeof(int32_t),
+                               MPI_INFO_NULL, node_, &base, &window_),
+       "MPI_Win_allocate_shared");
+  Call(MPI_Win_lock_all(MPI_MODE_NOCHECK, window_), "MPI_Win_lock_all");
+  for (int r = 0; r < node_size; ++r) {
+    MPI_Aint size = 0;
+    int unit = 0;
+    void* slot = nullptr;
+    Call(MPI_Win_shared_query(window_, r, &size, &unit, &slot), "MPI_Win_shared_query");
+    slots_.push_back(static_cast<const int32_t*>(slot));
+    if (r == 0) result_ = static_cast<int32_t*>(slot) + count;
+  }
+  addends_ = {static_cast<int32_t*>(base), count};
+  std::fill(addends_.begin(), addends_.end(), 0);
+  // Blocks of 16 values (a 64-byte cache line), so that no two ranks write one line.
+  const Range units = SplitEvenly((static_cast<int64_t>(count) + 15) / 16, node_size, node_rank);
+  block_ = {std::min<int64_t>(units.first * 16, static_cast<int64_t>(count)),
+            std::min<int64_t>(units.last * 16, static_cast<int64_t>(count))};
+  Synchronize();
+}
+
+SharedSum::~SharedSum() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (finalized) return;
+  if (window_ != MPI_WIN_NULL) {
+    MPI_Win_unlock_all(window_);
+    MPI_Win_free(&window_);
+  }
+  if (leaders_ != MPI_COMM_NULL) MPI_Comm_free(&leaders_);
+  if (node_ != MPI_COMM_NULL) MPI_Comm_free(&node_);
+}
+
+void SharedSum::Synchronize() const {
+  Call(MPI_Win_sync(window_), "MPI_Win_sync");
+  Call(MPI_Barrier(node_), "MPI_Barrier");
+  Call(MPI_Win_sync(window_), "MPI_Win_sync");
+}
+
+std::span<const int32_t> SharedSum::Sum() {
+  if (world_size_ == 1) return local_;
+  // Every rank has written its addends, and has finished reading the previous result.
+  Synchronize();
+  const auto first = static_cast<std::size_t>(block_.first);
+  const auto last = static_cast<std::size_t>(block_.last);
+  int32_t* __restrict out = result_ + first;
+  const std::size_t n = last - first;
+  std::copy(slots_[0] + first, slots_[0] + last, out);
+  for (std::size_t r = 1; r < slots_.size(); ++r) {
+    const int32_t* __restrict slot = slots_[r] + first;
+    for (std::size_t i = 0; i < n; ++i) out[i] += slot[i];
+  }
+  Synchronize();
+  if (several_nodes_) {
+    if (leaders_ != MPI_COMM_NULL) {
+      Call(MPI_Allreduce(MPI_IN_PLACE, result_, Count(count_), MPI_INT32_T, MPI_SUM, leaders_),
+           "MPI_Allreduce");
+    }
+    Synchronize();
+  }
+  return {result_, count_};
 }
 
 bool ToFixedPoint(std::span<const float> values, int fraction_bits, std::span<int64_t> out) {

@@ -202,7 +202,10 @@ class Trainer {
   // Workspace reused by every step: no allocation in the loop once sized.
   Matrix v0_, p0_, h_, pv_, v_, ph_, q0_, qk_;
   Rbm gradient_;
-  std::vector<int32_t> fixed_;  // the exact sum over ranks (every value below 2^24)
+  // The exact sum over ranks through node-shared memory; fixed_ is this rank's addends in it
+  // (every global sum stays below 2^24 on the grid).
+  std::unique_ptr<SharedSum> exchange_;
+  std::span<int32_t> fixed_;
 
   // Monitoring (rank 0).
   Matrix monitor_train_;
@@ -433,9 +436,9 @@ bool Trainer::Step() {
   fixed_[count] = stop ? 1 : 0;
   fixed_[count + 1] = finite ? 0 : 1;
   const auto exchange_start = Clock::now();
-  comm_.SumInPlace(fixed_);
+  const std::span<const int32_t> sums = exchange_->Sum();
   exchange_seconds_ += std::chrono::duration<double>(Clock::now() - exchange_start).count();
-  if (fixed_[count + 1] != 0) {
+  if (sums[count + 1] != 0) {
     throw Error("training diverged at step " + std::to_string(step_) + " (epoch " +
                     std::to_string(epoch_ + 1) +
                     "): the gradient is not finite; lower learning_rate (now " +
@@ -459,7 +462,7 @@ bool Trainer::Step() {
   int bad = 0;
   for (std::size_t i = 0; i < count; ++i) {
     const float decay = i < weights ? wd : 0.0F;
-    const float g = static_cast<float>(static_cast<double>(fixed_[i]) * scale) - decay * theta[i];
+    const float g = static_cast<float>(static_cast<double>(sums[i]) * scale) - decay * theta[i];
     vel[i] = m * vel[i] + lr * g;
     theta[i] += vel[i];
     bad |= theta[i] - theta[i] == 0.0F ? 0 : 1;
@@ -473,7 +476,7 @@ bool Trainer::Step() {
   }
   ++step_;
   ++position_;
-  return fixed_[count] == 0;
+  return sums[count] == 0;
 }
 
 void Trainer::Monitor(double seconds, int64_t steps_timed) {
@@ -615,7 +618,8 @@ int Trainer::Run() {
   if (!resumed) Monitor(0.0, 0);
 
   gradient_ = Rbm(nv_, config_.hidden);
-  fixed_.assign(gradient_.parameters().size() + 2, 0);
+  exchange_ = std::make_unique<SharedSum>(comm_, gradient_.parameters().size() + 2);
+  fixed_ = exchange_->addends();
   InstallStopSignals();
   try {
     while (epoch_ < config_.epochs) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -52,6 +53,35 @@ TEST(Communicator, IntegerSumsAreExactOnAnyRankCount) {
   EXPECT_TRUE(comm.AllTrue(true));
   EXPECT_FALSE(comm.AllTrue(comm.rank() != n - 1));
   EXPECT_TRUE(comm.AnyTrue(comm.rank() == 0));
+}
+
+// The shared-memory sum against the allreduce, on lengths around its 16-value blocks, for
+// one node and for every rank on its own emulated node (the leaders' allreduce path), over
+// repeated sums that rewrite the addends while the previous result is still being read.
+TEST(SharedSum, EqualsTheAllreduceOnAnyNodeLayout) {
+  const Communicator comm;
+  for (const int color : {-1, comm.rank(), comm.rank() % 2}) {
+    for (const std::size_t count :
+         {std::size_t{1}, std::size_t{15}, std::size_t{33}, std::size_t{1000}}) {
+      SharedSum shared(comm, count, color);
+      for (int round = 0; round < 3; ++round) {
+        std::vector<int32_t> expected(count);
+        for (std::size_t i = 0; i < count; ++i) {
+          const auto value =
+              static_cast<int32_t>((i * 7919 + 13 * comm.rank() + round) % 2001) - 1000;
+          shared.addends()[i] = value;
+          expected[i] = value;
+        }
+        comm.SumInPlace(std::span<int32_t>(expected));
+        const auto sums = shared.Sum();
+        ASSERT_EQ(sums.size(), count);
+        const auto mismatches = std::count_if(sums.begin(), sums.end(), [&](const int32_t& x) {
+          return x != expected[static_cast<std::size_t>(&x - sums.data())];
+        });
+        EXPECT_EQ(mismatches, 0) << "count " << count << ", color " << color << ", round " << round;
+      }
+    }
+  }
 }
 
 TEST(FixedPoint, ThirtyTwoBitSumsAreExactAndFlagOverflow) {

@@ -90,6 +90,45 @@ class Communicator {
   int size_ = 1;
 };
 
+// An exact int32 sum over the ranks of a communicator, of one fixed length, through memory
+// the ranks of a node share (MPI-3 shared windows) instead of messages: each rank writes its
+// addends into its own slot, each rank of a node adds up its block of the vector over the
+// node's slots, the node leaders add their nodes' sums with one allreduce when there are
+// several nodes, and every rank reads the whole result from the shared window. Integer sums
+// are exact, so the result is the same as Communicator::SumInPlace's, at less than the cost
+// of an allreduce's copies within a node.
+class SharedSum {
+ public:
+  // Collective over `comm`. Ranks that share memory form a node; `node_color` >= 0 instead
+  // groups the ranks passing the same color (they must still share memory), which lets the
+  // tests emulate several nodes on one machine.
+  SharedSum(const Communicator& comm, std::size_t count, int node_color = -1);
+  ~SharedSum();
+  SharedSum(const SharedSum&) = delete;
+  SharedSum& operator=(const SharedSum&) = delete;
+
+  // This rank's addends: fill them, then call Sum().
+  [[nodiscard]] std::span<int32_t> addends() { return addends_; }
+  // Collective: the element-wise sum over ranks of everyone's addends. The view stays valid
+  // until the next call of Sum(); the addends may be rewritten as soon as it returns.
+  [[nodiscard]] std::span<const int32_t> Sum();
+
+ private:
+  void Synchronize() const;  // memory barrier and barrier over the node
+
+  std::size_t count_ = 0;
+  int world_size_ = 1;
+  MPI_Comm node_ = MPI_COMM_NULL;
+  MPI_Comm leaders_ = MPI_COMM_NULL;  // node rank 0 of every node (MPI_COMM_NULL elsewhere)
+  bool several_nodes_ = false;
+  MPI_Win window_ = MPI_WIN_NULL;
+  std::vector<const int32_t*> slots_;  // every node rank's addends
+  int32_t* result_ = nullptr;
+  Range block_;  // the part of the result this rank adds up
+  std::span<int32_t> addends_;
+  std::vector<int32_t> local_;  // addends and result on a single rank
+};
+
 // Converts reals to 2^-fraction_bits fixed point for exact sums over ranks. Returns false
 // when a value is not finite or too large to represent with headroom for 2^16 addends.
 [[nodiscard]] bool ToFixedPoint(std::span<const float> values, int fraction_bits,
