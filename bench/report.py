@@ -143,9 +143,12 @@ def main():
     exchange = load_json(results / "collectives.json")
     if exchange:
         step_us = zeta[("pcd", 2)] / STEPS * 1e6
-        t.add("  allreduce of a step's statistics, us / 2-rank PCD-1 step",
-              f"{exchange['allreduce_us']:.0f}", f"{step_us:.0f}",
-              f"{exchange['allreduce_us'] / step_us:.2f}")
+        t.add("  shared-memory sum of a step's statistics, us / 2-rank PCD-1 step",
+              f"{exchange['shared_sum_us']:.0f}", f"{step_us:.0f}",
+              f"{exchange['shared_sum_us'] / step_us:.2f}")
+        t.add("  shared-memory sum (the trainer's) / allreduce, us",
+              f"{exchange['shared_sum_us']:.0f}", f"{exchange['allreduce_us']:.0f}",
+              f"{exchange['shared_sum_us'] / exchange['allreduce_us']:.2f}")
         t.add("  reduce-scatter + allgather (sharded update) / allreduce, us",
               f"{exchange['reduce_scatter_allgather_us']:.0f}", f"{exchange['allreduce_us']:.0f}",
               f"{exchange['reduce_scatter_allgather_us'] / exchange['allreduce_us']:.2f}")
