@@ -22,7 +22,15 @@ namespace {
 
 volatile std::sig_atomic_t g_stop_requested = 0;
 
-extern "C" void OnStopSignal(int /*signal*/) { g_stop_requested = 1; }
+extern "C" void OnStopSignal(int signal) {
+  // A second Ctrl-C means "now": back to the default action, which ends the process.
+  if (signal == SIGINT && g_stop_requested != 0) {
+    std::signal(SIGINT, SIG_DFL);
+    std::raise(SIGINT);
+    return;
+  }
+  g_stop_requested = 1;
+}
 
 std::string Join(const std::vector<std::string>& values) {
   std::string out;
@@ -31,14 +39,19 @@ std::string Join(const std::vector<std::string>& values) {
 }
 
 // Whether a person watches the progress on a terminal: standard error is one or, under
-// mpirun (which gives ranks a pipe for standard error but a terminal for standard output
-// when it runs in one), standard output is. ZETA_PROGRESS=bar or lines overrides the guess.
+// mpirun, standard output is and the run is not a batch job. Open MPI gives ranks a pipe for
+// standard error and a pseudo-terminal for standard output even when mpirun's own output
+// goes to a file, so inside a Slurm, PBS or LSF job (where it always does) that terminal
+// proves nothing. ZETA_PROGRESS=bar or lines overrides the guess.
 bool ProgressOnTerminal() {
   if (const char* forced = std::getenv("ZETA_PROGRESS"); forced != nullptr) {
     if (std::string(forced) == "bar") return true;
     if (std::string(forced) == "lines") return false;
   }
   if (isatty(STDERR_FILENO) != 0) return true;
+  for (const char* batch : {"SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID"}) {
+    if (std::getenv(batch) != nullptr) return false;
+  }
   return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr && isatty(STDOUT_FILENO) != 0;
 }
 
@@ -59,6 +72,7 @@ void InstallStopSignals() {
   action.sa_flags = SA_RESTART;
   sigaction(SIGUSR1, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
 }
 
 bool StopRequested() { return g_stop_requested != 0; }

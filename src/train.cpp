@@ -311,6 +311,20 @@ bool Trainer::Resume() {
       throw Error(path + ": made from data with checksum " + state.data_checksum + ", but " +
                   config_.data + ":/" + config_.train_split + " has " + checksum_);
     }
+    // The counters must agree with each other and with this run's steps per epoch; a
+    // checkpoint whose numbers are checksummed can still carry damaged attributes.
+    if (state.epoch < 0 || state.position < 0 || state.position >= steps_per_epoch_ ||
+        state.step != state.epoch * steps_per_epoch_ + state.position) {
+      const auto found = ListCheckpoints(checkpoint_dir());
+      throw Error(path + ": its counters (step " + std::to_string(state.step) + ", epoch " +
+                  std::to_string(state.epoch) + ", position " + std::to_string(state.position) +
+                  ") do not agree with " + std::to_string(steps_per_epoch_) +
+                  " steps per epoch: the checkpoint is damaged" +
+                  (found.size() > 1 ? "; move " + fs::path(path).filename().string() + " out of " +
+                                          checkpoint_dir() + " to resume from " +
+                                          fs::path(found[1]).filename().string()
+                                    : std::string()));
+    }
     const auto chains = persistent() ? config_.batch : 0;
     if (state.chains.size() != static_cast<std::size_t>(chains) * nv_) {
       throw Error(path + ": holds " + std::to_string(state.chains.size() / nv_) +
@@ -562,6 +576,8 @@ void Trainer::WriteRecord(const std::string& status, const std::string& message)
 }
 
 int Trainer::Run() {
+  // From the start: a stop request during the set-up is honoured after the first step.
+  InstallStopSignals();
   start_time_ = UtcNow();
   hosts_ = comm_.GatherStrings(HostName());
   std::sort(hosts_.begin(), hosts_.end());
@@ -587,6 +603,14 @@ int Trainer::Run() {
   });
   const bool resumed = config_.resume && Resume();
   if (!resumed) StartFresh();
+  comm_.Collectively([&] {
+    if (epoch_ > config_.epochs || (epoch_ == config_.epochs && position_ > 0)) {
+      throw UsageError("option --epochs: the run was resumed at step " + std::to_string(step_) +
+                       ", in epoch " + std::to_string(epoch_ + (position_ > 0 ? 1 : 0)) +
+                       "; --epochs must be at least that (now " + std::to_string(config_.epochs) +
+                       ")");
+    }
+  });
 
   // Monitor rows and the metrics file (rank 0).
   comm_.Collectively([&] {
@@ -620,7 +644,6 @@ int Trainer::Run() {
   gradient_ = Rbm(nv_, config_.hidden);
   exchange_ = std::make_unique<SharedSum>(comm_, gradient_.parameters().size() + 2);
   fixed_ = exchange_->addends();
-  InstallStopSignals();
   try {
     while (epoch_ < config_.epochs) {
       // One epoch (or the rest of one, after a resume).

@@ -10,8 +10,9 @@
 
 namespace zeta {
 
-// SIGUSR1 and SIGTERM set a flag that the work loop polls (ranks then agree on it); the
-// handler does nothing else, so a second signal is harmless.
+// SIGUSR1, SIGTERM and SIGINT set a flag that the work loop polls (ranks then agree on it);
+// the handler does nothing else, so a second signal is harmless, but for a second SIGINT
+// (Ctrl-C twice), which ends the process at once.
 void InstallStopSignals();
 [[nodiscard]] bool StopRequested();
 void ClearStopRequest();

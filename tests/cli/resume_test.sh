@@ -74,7 +74,19 @@ run_ranks 4 train --config "$tiny" --data fm2k.h5 --run_dir tiny_stopped --resum
 run_ranks 3 train --config "$tiny" --data fm2k.h5 --run_dir tiny_stopped --resume --verbosity warn
 same_model tiny_straight/model.h5 tiny_stopped/model.h5
 
-# 4. A checkpoint that disagrees or is damaged is refused with its reason, untouched.
+# 4. A checkpoint that disagrees or is damaged is refused with its reason, untouched; so is a
+# resume asking for fewer epochs than the checkpoint has begun.
+rc=0
+run_ranks 2 train --config run.ini --run_dir short --stop_after_steps 150 --verbosity warn || rc=$?
+[ $rc -eq 75 ] || fail "short stop exited $rc"
+expect_error 2 "option --epochs: the run was resumed at step 150, in epoch 2" \
+  run_ranks 2 train --run_dir short --resume --epochs 1
+cp -r short counters
+victim=$(ls counters/checkpoints/ckpt-*.h5 | tail -1)
+/usr/bin/python3 -c "import h5py, sys; h5py.File(sys.argv[1], 'r+')['/train'].attrs['position'] = 99999" \
+  "$victim"
+expect_error 1 "$victim: its counters (step 150, epoch 1, position 99999) do not agree with 100" \
+  run_ranks 2 train --run_dir counters --resume
 newest=$(ls straight/checkpoints/ckpt-*.h5 | tail -1)
 sum=$(md5sum < "$newest")
 expect_error 1 "does not match this run: the checkpoint has 'hidden = 96', the config 'hidden = 80'" \

@@ -91,6 +91,9 @@ grep -q "train.sbatch: zeta train exited with 75" "${out}" || fail "job ${warned
 grep -q "requeueing job ${warned}" "${out}" || fail "job ${warned} did not requeue itself"
 grep -q "resumed from runs/warned/checkpoints/" "${out}" || fail "job ${warned} did not resume"
 [[ $(grep -c "train.sbatch: job ${warned} start" "${out}") == 2 ]] || fail "${out}: not 2 starts"
+# Under mpirun the ranks' standard output is a pseudo-terminal even in a batch job: progress
+# must still come as lines, never as a redrawn bar.
+! grep -q $'\r' "${out}" || fail "${out}: a progress bar (carriage returns) in a batch log"
 # The record holds both sessions: the first stopped mid-run, the second finished it.
 total=$(json runs/plain/run.json 'r["step"]')
 sessions=$(json runs/warned/run.json '" ".join("%s:%d-%d:%s" % (s["status"], s["first_step"],
