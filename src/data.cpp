@@ -3,10 +3,15 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iomanip>
+#include <limits>
+#include <optional>
 #include <sstream>
 
 #include "zeta/error.hpp"
@@ -19,6 +24,8 @@ namespace {
 constexpr uint32_t kIdxImagesMagic = 0x00000803;
 constexpr uint32_t kIdxLabelsMagic = 0x00000801;
 constexpr hsize_t kChunkRows = 1024;
+// First step of the buffer that an IDX file's data is read into (16 MiB); it doubles from there.
+constexpr std::size_t kFirstReadStep = std::size_t{1} << 24;
 
 // A gzip-or-plain input stream (zlib reads uncompressed files transparently).
 class GzReader {
@@ -32,18 +39,15 @@ class GzReader {
   GzReader(const GzReader&) = delete;
   GzReader& operator=(const GzReader&) = delete;
 
+  const std::string& path() const { return path_; }
+  std::size_t offset() const { return offset_; }
+
   // Reads exactly `size` bytes or throws naming the offset where the data ended.
   void ReadExactly(void* out, std::size_t size, const char* what) {
     auto* bytes = static_cast<unsigned char*>(out);
     std::size_t done = 0;
     while (done < size) {
-      const auto chunk = static_cast<unsigned>(std::min<std::size_t>(size - done, 1U << 30));
-      const int n = gzread(file_, bytes + done, chunk);
-      if (n < 0) {
-        int code = 0;
-        throw Error(path_ + ": corrupted compressed data at offset " +
-                    std::to_string(offset_ + done) + " (" + gzerror(file_, &code) + ")");
-      }
+      const std::size_t n = ReadSome(bytes + done, size - done, offset_ + done);
       if (n == 0) {
         throw Error(path_ + ": truncated at offset " + std::to_string(offset_ + done) +
                     " while reading " + what + " (expected " + std::to_string(size) +
@@ -54,6 +58,38 @@ class GzReader {
     offset_ += size;
   }
 
+  // Reads `size` bytes, or fewer when the data ends first. The buffer grows with the data
+  // actually read (a bounded first step, then doubling, never past `size`), so a `size` taken
+  // from a header that lies costs no more memory than 16 MiB or twice the data that is there.
+  std::vector<uint8_t> ReadUpTo(std::size_t size) {
+    std::vector<uint8_t> bytes;
+    std::size_t done = 0;
+    while (done < size) {
+      if (done == bytes.size()) {
+        const std::size_t grown = std::min(size, std::max(kFirstReadStep, 2 * bytes.size()));
+        bytes.reserve(grown);
+        bytes.resize(grown);
+      }
+      const std::size_t n = ReadSome(bytes.data() + done, bytes.size() - done, offset_ + done);
+      if (n == 0) break;
+      done += n;
+    }
+    bytes.resize(done);
+    offset_ += done;
+    return bytes;
+  }
+
+  // The bytes after the current offset when the file is a plain (not gzipped) regular file,
+  // whose size is known without reading it; nullopt otherwise.
+  std::optional<std::size_t> PlainBytesLeft() const {
+    if (gzdirect(file_) == 0) return std::nullopt;
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path_, error)) return std::nullopt;
+    const auto size = std::filesystem::file_size(path_, error);
+    if (error) return std::nullopt;
+    return size > offset_ ? static_cast<std::size_t>(size - offset_) : 0;
+  }
+
   uint32_t ReadBigEndian32(const char* what) {
     unsigned char b[4];
     ReadExactly(b, 4, what);
@@ -61,6 +97,19 @@ class GzReader {
   }
 
  private:
+  // One gzread of at most `size` bytes (0 at the end of the data); throws on corrupted data,
+  // naming `at`, the offset of `out` in the file.
+  std::size_t ReadSome(unsigned char* out, std::size_t size, std::size_t at) {
+    const auto chunk = static_cast<unsigned>(std::min<std::size_t>(size, 1U << 30));
+    const int n = gzread(file_, out, chunk);
+    if (n < 0) {
+      int code = 0;
+      throw Error(path_ + ": corrupted compressed data at offset " + std::to_string(at) + " (" +
+                  gzerror(file_, &code) + ")");
+    }
+    return static_cast<std::size_t>(n);
+  }
+
   std::string path_;
   gzFile file_;
   std::size_t offset_ = 0;
@@ -89,41 +138,114 @@ int64_t Take(int64_t available, int64_t limit) {
   return limit < 0 ? available : std::min(available, limit);
 }
 
+// Reads an IDX header's magic number, refusing any but `expected`, and the item count that
+// follows it; `kind` names the items ("image").
+int64_t ReadIdxCount(GzReader* in, uint32_t expected, const std::string& kind) {
+  const uint32_t magic = in->ReadBigEndian32("the magic number");
+  if (magic != expected) {
+    throw Error(in->path() + ": magic number " + Hex(magic) + " at offset 0, expected " +
+                Hex(expected) + " (IDX unsigned-byte " + kind + "s)");
+  }
+  return static_cast<int64_t>(in->ReadBigEndian32(("the " + kind + " count").c_str()));
+}
+
+// Reads the header of an IDX image file into `images` (height, width, cols) and returns its
+// image count; refuses implausible sizes, a pixel count per image beyond int, and no images.
+int64_t ReadIdxImagesHeader(GzReader* in, RawImages* images) {
+  const int64_t count = ReadIdxCount(in, kIdxImagesMagic, "image");
+  const int64_t height = in->ReadBigEndian32("the row count");
+  const int64_t width = in->ReadBigEndian32("the column count");
+  const std::string size = std::to_string(height) + "x" + std::to_string(width);
+  if (height <= 0 || width <= 0 || height > 65536 || width > 65536) {
+    throw Error(in->path() + ": image size " + size + " in the header is not plausible");
+  }
+  constexpr int64_t kMostPixels = std::numeric_limits<int>::max();
+  if (height * width > kMostPixels) {
+    throw Error(in->path() + ": image size " + size + " in the header is " +
+                std::to_string(height * width) + " pixels, expected at most " +
+                std::to_string(kMostPixels) + " pixels per image");
+  }
+  if (count == 0) {
+    throw Error(in->path() +
+                ": holds no images (its header's image count is 0), expected at least 1");
+  }
+  images->height = static_cast<int>(height);
+  images->width = static_cast<int>(width);
+  images->cols = static_cast<int>(height * width);
+  return count;
+}
+
+// Reads the `size` bytes of data after an IDX header, not trusting the header: a plain file
+// too short for them is refused from its size, gzipped data is read until it ends. A short
+// file is refused naming the offset where it ends, what its header claims (`claim`) and what
+// it holds (`holds`, given the bytes there are).
+std::vector<uint8_t> ReadIdxData(GzReader* in, std::size_t size, const std::string& claim,
+                                 const std::function<std::string(std::size_t)>& holds) {
+  const std::size_t start = in->offset();
+  const auto left = in->PlainBytesLeft();
+  std::size_t there = 0;
+  if (left.has_value() && *left < size) {
+    there = *left;
+  } else {
+    auto bytes = in->ReadUpTo(size);
+    if (bytes.size() == size) return bytes;
+    there = bytes.size();
+  }
+  throw Error(in->path() + ": truncated at offset " + std::to_string(start + there) +
+              ": its header claims " + claim + ", the file holds " + holds(there));
+}
+
+// Reads the first `rows` images after the header read into `images`.
+void ReadIdxPixels(GzReader* in, int64_t count, int64_t rows, RawImages* images) {
+  const auto cols = static_cast<std::size_t>(images->cols);
+  const std::string claim = std::to_string(count) + " images of " + std::to_string(images->height) +
+                            "x" + std::to_string(images->width) + " (" +
+                            std::to_string(static_cast<std::size_t>(count) * cols) +
+                            " bytes of pixels)";
+  images->rows = rows;
+  images->pixels =
+      ReadIdxData(in, static_cast<std::size_t>(rows) * cols, claim, [&](std::size_t bytes) {
+        return std::to_string(bytes) + " bytes of pixels (" + std::to_string(bytes / cols) +
+               " whole images)";
+      });
+}
+
+// Reads the first `rows` labels after the header of a label file that claims `count`.
+std::vector<uint8_t> ReadIdxLabelData(GzReader* in, int64_t count, int64_t rows) {
+  return ReadIdxData(in, static_cast<std::size_t>(rows), std::to_string(count) + " labels",
+                     [](std::size_t bytes) { return std::to_string(bytes) + " labels"; });
+}
+
 }  // namespace
 
 RawImages ReadIdxImages(const std::string& path, int64_t limit) {
-  GzReader in(path);
-  const uint32_t magic = in.ReadBigEndian32("the magic number");
-  if (magic != kIdxImagesMagic) {
-    throw Error(path + ": magic number " + Hex(magic) + " at offset 0, expected " +
-                Hex(kIdxImagesMagic) + " (IDX unsigned-byte images)");
-  }
-  RawImages images;
-  const auto count = static_cast<int64_t>(in.ReadBigEndian32("the image count"));
-  images.height = static_cast<int>(in.ReadBigEndian32("the row count"));
-  images.width = static_cast<int>(in.ReadBigEndian32("the column count"));
-  if (images.height <= 0 || images.width <= 0 || images.height > 65536 || images.width > 65536) {
-    throw Error(path + ": image size " + std::to_string(images.height) + "x" +
-                std::to_string(images.width) + " in the header is not plausible");
-  }
-  images.cols = images.height * images.width;
-  images.rows = Take(count, limit);
-  images.pixels.resize(static_cast<std::size_t>(images.rows) * images.cols);
-  in.ReadExactly(images.pixels.data(), images.pixels.size(), "pixel data");
-  return images;
+  return ReadIdxSplit(path, "", limit);
 }
 
 std::vector<uint8_t> ReadIdxLabels(const std::string& path, int64_t limit) {
   GzReader in(path);
-  const uint32_t magic = in.ReadBigEndian32("the magic number");
-  if (magic != kIdxLabelsMagic) {
-    throw Error(path + ": magic number " + Hex(magic) + " at offset 0, expected " +
-                Hex(kIdxLabelsMagic) + " (IDX unsigned-byte labels)");
+  const int64_t count = ReadIdxCount(&in, kIdxLabelsMagic, "label");
+  return ReadIdxLabelData(&in, count, Take(count, limit));
+}
+
+RawImages ReadIdxSplit(const std::string& images_path, const std::string& labels_path,
+                       int64_t limit) {
+  GzReader images_in(images_path);
+  RawImages images;
+  const int64_t count = ReadIdxImagesHeader(&images_in, &images);
+  std::optional<GzReader> labels_in;
+  int64_t labels = 0;
+  if (!labels_path.empty()) {
+    labels_in.emplace(labels_path);
+    labels = ReadIdxCount(&*labels_in, kIdxLabelsMagic, "label");
+    if (labels != count) {
+      throw Error(labels_path + ": holds " + std::to_string(labels) + " labels, " + images_path +
+                  " holds " + std::to_string(count) + " images; expected one label per image");
+    }
   }
-  const auto count = static_cast<int64_t>(in.ReadBigEndian32("the label count"));
-  std::vector<uint8_t> labels(static_cast<std::size_t>(Take(count, limit)));
-  in.ReadExactly(labels.data(), labels.size(), "label data");
-  return labels;
+  ReadIdxPixels(&images_in, count, Take(count, limit), &images);
+  if (labels_in.has_value()) images.labels = ReadIdxLabelData(&*labels_in, labels, images.rows);
+  return images;
 }
 
 RawImages ReadCsvImages(const std::string& path, const CsvFormat& format, int64_t limit) {

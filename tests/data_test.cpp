@@ -30,6 +30,20 @@ std::vector<uint8_t> IdxImages(uint32_t count, uint32_t rows, uint32_t cols, uin
   return bytes;
 }
 
+// An IDX file: the magic number, the dimensions (the item count first), then `payload`
+// bytes, however many the header claims.
+std::vector<uint8_t> IdxBytes(uint32_t magic, const std::vector<uint32_t>& dims,
+                              std::size_t payload) {
+  std::vector<uint8_t> bytes;
+  std::vector<uint32_t> words = {magic};
+  words.insert(words.end(), dims.begin(), dims.end());
+  for (uint32_t word : words) {
+    for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back((word >> shift) & 0xFF);
+  }
+  for (std::size_t i = 0; i < payload; ++i) bytes.push_back(static_cast<uint8_t>(i * 11));
+  return bytes;
+}
+
 void WritePlain(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream(path, std::ios::binary)
       .write(reinterpret_cast<const char*>(bytes.data()),
@@ -76,6 +90,69 @@ TEST(Idx, WrongMagicAndTruncationNameTheFileAndOffset) {
   WriteGzip(Scratch("short.idx.gz"), bytes);
   const auto truncated = ErrorOf([] { (void)ReadIdxImages(Scratch("short.idx.gz")); });
   EXPECT_NE(truncated.find("truncated at offset 171"), std::string::npos) << truncated;
+}
+
+// Writes `bytes` as name.idx and name.idx.gz and returns both paths.
+std::vector<std::string> WriteBoth(const std::string& name, const std::vector<uint8_t>& bytes) {
+  WritePlain(Scratch(name + ".idx"), bytes);
+  WriteGzip(Scratch(name + ".idx.gz"), bytes);
+  return {Scratch(name + ".idx"), Scratch(name + ".idx.gz")};
+}
+
+TEST(Idx, HeaderClaimingMoreThanTheFileHoldsIsTruncationNotAnAllocation) {
+  // 0xFFFFFFFF images of 28x28 would be 3.4 TB; the file holds 3 images (2352 bytes).
+  for (const auto& path : WriteBoth("huge", IdxBytes(0x00000803, {0xFFFFFFFF, 28, 28}, 2352))) {
+    const auto message = ErrorOf([&] { (void)ReadIdxImages(path); });
+    EXPECT_EQ(message, path +
+                           ": truncated at offset 2368: its header claims 4294967295 images of "
+                           "28x28 (3367254359280 bytes of pixels), the file holds 2352 bytes of "
+                           "pixels (3 whole images)");
+  }
+  for (const auto& path : WriteBoth("huge_labels", IdxBytes(0x00000801, {0xFFFFFFFF}, 3))) {
+    const auto message = ErrorOf([&] { (void)ReadIdxLabels(path); });
+    EXPECT_EQ(message, path +
+                           ": truncated at offset 11: its header claims 4294967295 labels, the "
+                           "file holds 3 labels");
+  }
+  // A limit within the data reads it; one beyond is truncation as well.
+  const auto paths = WriteBoth("huge", IdxBytes(0x00000803, {0xFFFFFFFF, 28, 28}, 2352));
+  EXPECT_EQ(ReadIdxImages(paths[1], 3).pixels, ReadIdxImages(paths[0], 3).pixels);
+  EXPECT_NE(ErrorOf([&] { (void)ReadIdxImages(paths[1], 4); }).find("(3 whole images)"),
+            std::string::npos);
+}
+
+TEST(Idx, RefusesImageSizesWhosePixelCountOverflows) {
+  for (const auto& path : WriteBoth("overflow", IdxBytes(0x00000803, {1, 65536, 65536}, 100))) {
+    const auto message = ErrorOf([&] { (void)ReadIdxImages(path); });
+    EXPECT_EQ(message, path +
+                           ": image size 65536x65536 in the header is 4294967296 pixels, "
+                           "expected at most 2147483647 pixels per image");
+  }
+}
+
+TEST(Idx, RefusesAFileWithNoImages) {
+  for (const auto& path : WriteBoth("empty", IdxBytes(0x00000803, {0, 28, 28}, 0))) {
+    const auto message = ErrorOf([&] { (void)ReadIdxImages(path); });
+    EXPECT_EQ(message,
+              path + ": holds no images (its header's image count is 0), expected at least 1");
+  }
+}
+
+TEST(Idx, SplitComparesTheFullCountsOfImagesAndLabelsBeforeTheLimit) {
+  const auto images = WriteBoth("five", IdxImages(5, 2, 2, 0x00000803));
+  const auto three = WriteBoth("three_labels", IdxBytes(0x00000801, {3}, 3));
+  for (int64_t limit : {-1, 2, 3, 10}) {
+    const auto message = ErrorOf([&] { (void)ReadIdxSplit(images[1], three[0], limit); });
+    EXPECT_EQ(message, three[0] + ": holds 3 labels, " + images[1] +
+                           " holds 5 images; expected one label per image")
+        << "limit " << limit;
+  }
+  const auto five = WriteBoth("five_labels", IdxBytes(0x00000801, {5}, 5));
+  const auto split = ReadIdxSplit(images[0], five[1], 2);
+  EXPECT_EQ(split.rows, 2);
+  EXPECT_EQ(split.pixels, ReadIdxImages(images[1], 2).pixels);
+  EXPECT_EQ(split.labels, (std::vector<uint8_t>{0, 11}));
+  EXPECT_EQ(ReadIdxSplit(images[0], "", 4).labels, std::vector<uint8_t>{});
 }
 
 TEST(Csv, ParsesLabelsAndRefusesBadRows) {

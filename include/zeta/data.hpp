@@ -23,10 +23,17 @@ struct RawImages {
 };
 
 // Reads an IDX image file (magic 0x00000803, gzipped or not), optionally only the first
-// `limit` images; errors name the file and what is wrong.
+// `limit` images; errors name the file and what is wrong. The header is not trusted: a file
+// with no images, an image of more than INT_MAX pixels, or less data than the images to read
+// is refused, and memory grows with the data read, not with the header's count.
 [[nodiscard]] RawImages ReadIdxImages(const std::string& path, int64_t limit = -1);
-// Reads an IDX label file (magic 0x00000801).
+// Reads an IDX label file (magic 0x00000801), likewise.
 [[nodiscard]] std::vector<uint8_t> ReadIdxLabels(const std::string& path, int64_t limit = -1);
+// Reads an IDX image file and, unless `labels_path` is empty, its IDX label file (into
+// `labels`), optionally only the first `limit` of each; refuses files whose headers' counts
+// differ, compared in full before the limit.
+[[nodiscard]] RawImages ReadIdxSplit(const std::string& images_path, const std::string& labels_path,
+                                     int64_t limit = -1);
 
 // CSV of pixel intensities in [0, max_value], one image per line, optionally with the
 // label in the first column; spaces and tabs around a field's number are ignored; errors

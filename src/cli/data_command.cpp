@@ -30,15 +30,7 @@ RawImages ReadSplit(const std::string& images, const std::string& labels, const 
         csv, {.max_value = o.csv_max, .label_first = o.csv_label_first, .header = o.csv_header},
         o.limit);
   }
-  RawImages raw = ReadIdxImages(images, o.limit);
-  if (!labels.empty()) {
-    raw.labels = ReadIdxLabels(labels, o.limit);
-    if (static_cast<int64_t>(raw.labels.size()) != raw.rows) {
-      throw Error(labels + ": holds " + std::to_string(raw.labels.size()) + " labels, " + images +
-                  " holds " + std::to_string(raw.rows) + " images");
-    }
-  }
-  return raw;
+  return ReadIdxSplit(images, labels, o.limit);
 }
 
 int Import(const Communicator& comm, const Args& args) {
