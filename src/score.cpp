@@ -144,12 +144,15 @@ LogPartition ReadLogPartition(const std::string& path, const Rbm& rbm) {
   return {ais.log_z, ais.log_z_low, ais.log_z_high, report.ais ? "ais" : "reverse-ais", path};
 }
 
+std::string ScoresCsvHeader(bool log_p, bool labels) {
+  return std::string("row,free_energy") + (log_p ? ",log_p" : "") + (labels ? ",label" : "");
+}
+
 void WriteScoresCsv(const std::string& path, const ScoreTable& table) {
   h5::AtomicOutput output(path);
   {
     std::ofstream out(output.temp_path(), std::ios::trunc);
-    out << "row,free_energy" << (table.log_p.empty() ? "" : ",log_p")
-        << (table.labels.empty() ? "" : ",label") << "\n";
+    out << ScoresCsvHeader(!table.log_p.empty(), !table.labels.empty()) << "\n";
     for (std::size_t i = 0; i < table.free_energy.size(); ++i) {
       out << i << "," << FormatValue(table.free_energy[i]);
       if (!table.log_p.empty()) out << "," << FormatValue(table.log_p[i]);

@@ -61,7 +61,8 @@ void DeclareTrainOptions(TrainConfig* c, OptionTable* t) {
       .Switch("resume", &c->resume,
               "continue from the newest checkpoint in run_dir (a new run when there is none)")
       .Add("threads", &c->threads, "BLAS threads per rank", Between(1, 256), run)
-      .Add("verbosity", &c->verbosity, "debug, info, warn or error", {}, run)
+      .Add("verbosity", &c->verbosity, "debug, info, warn or error",
+           OneOf({"debug", "info", "warn", "error"}), run)
       .Add("stop_after_steps", &c->stop_after_steps,
            "checkpoint and stop (exit 75) after this many steps of this invocation; 0: never",
            AtLeast(0), run)

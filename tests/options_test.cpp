@@ -118,6 +118,28 @@ TEST(Options, OutOfRangeValueFromAConfigFileNamesTheFile) {
   }
 }
 
+TEST(Options, BadVerbosityIsRefusedLikeAnyChoiceNamingTheConfigFile) {
+  const std::string expected = "option --verbosity: 'loud' is not one of debug, info, warn, error";
+  const auto ini = WriteFile("zeta_options_verbosity.ini", "verbosity = loud\n");
+  Parsed p;
+  try {
+    (void)p.table.Parse({"--config", ini});
+    FAIL() << "verbosity loud from a config file was accepted";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()), ini + ": " + expected);
+  }
+  Parsed q;
+  try {
+    (void)q.table.Parse({"--verbosity", "loud"});
+    FAIL() << "verbosity loud on the command line was accepted";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()), expected);
+  }
+  Parsed r;
+  ASSERT_TRUE(r.table.Parse({"--verbosity", "warn"}));
+  EXPECT_EQ(r.config.verbosity, "warn");
+}
+
 TEST(Options, OutOfRangeValuesAreRefusedWithTheBound) {
   Parsed p;
   try {

@@ -70,6 +70,9 @@ struct ScoreTable {
   std::string split;
 };
 
+// The first line of the scores CSV: row,free_energy, then log_p and label when present.
+[[nodiscard]] std::string ScoresCsvHeader(bool log_p, bool labels);
+
 // Writes the table as CSV (columns row, free_energy, then log_p and label when present;
 // reals in their shortest round-trip form) or HDF5 (layout above), atomically.
 void WriteScoresCsv(const std::string& path, const ScoreTable& table);

@@ -183,7 +183,9 @@ int EvalCommand(const Communicator& comm, const Args& args) {
     if (SamePath(o.out, o.model)) {
       throw UsageError("option --out: " + o.out + " is the model file; choose another name");
     }
-    if (comm.root()) CheckOutputFile("out", o.out, {o.model, o.data, o.logz_file});
+    if (comm.root()) {
+      CheckOutputFile("out", o.out, {o.model, o.data, o.logz_file}, OutputKind::Hdf5("zeta-eval"));
+    }
     rbm = ReadModel(o.model);
     report.split = ReadSplitInfo(o.data, o.split);
     if (report.split.cols != rbm.visible()) {

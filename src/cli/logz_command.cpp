@@ -162,7 +162,9 @@ int LogzCommand(const Communicator& comm, const Args& args) {
     if (SamePath(o.out, o.model)) {
       throw UsageError("option --out: " + o.out + " is the model file; choose another name");
     }
-    if (comm.root()) CheckOutputFile("out", o.out, {o.model, o.data});
+    if (comm.root()) {
+      CheckOutputFile("out", o.out, {o.model, o.data}, OutputKind::Hdf5("zeta-logz"));
+    }
     rbm = ReadModel(o.model);
     if (o.data.empty() || exact) return;
     const auto check = [&](const SplitInfo& info) {

@@ -3,6 +3,7 @@
 #include <exception>
 #include <iostream>
 #include <map>
+#include <vector>
 
 #include "commands.hpp"
 #include "zeta/error.hpp"
@@ -44,6 +45,29 @@ void PrintUsage() {
                "after a checkpoint (resume with --resume).\n";
 }
 
+struct Subcommand {
+  const char* name;
+  const char* summary;
+};
+
+// The subcommands of the commands that have them, listed by 'zeta <command> --help'.
+const std::map<std::string, std::vector<Subcommand>>& Subcommands() {
+  static const std::map<std::string, std::vector<Subcommand>> subcommands = {
+      {"data", {{"import", "IDX or CSV images to a binarized HDF5 data file"}}},
+      {"sweep",
+       {{"expand", "a sweep spec (INI with lists of values) to one train config per point"},
+        {"collect", "the runs of a sweep folder to one table (sweep.csv, sweep.md)"}}},
+  };
+  return subcommands;
+}
+
+void PrintSubcommands(const std::string& command, const std::vector<Subcommand>& subcommands) {
+  std::cout << "Usage: zeta " << command << " <subcommand> [options]\n\nSubcommands:\n";
+  for (const auto& sub : subcommands) std::printf("  %-8s %s\n", sub.name, sub.summary);
+  std::cout << "\n'zeta " << command
+            << " <subcommand> --help' explains each subcommand's options.\n";
+}
+
 int Dispatch(const Communicator& comm, const Args& all) {
   if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
     if (comm.root()) PrintUsage();
@@ -58,6 +82,12 @@ int Dispatch(const Communicator& comm, const Args& all) {
   if (found == Commands().end()) {
     throw Error("unknown command '" + all[0] + "'; run 'zeta --help' for the list", kExitUsage,
                 /*collective=*/true);
+  }
+  const auto subcommands = Subcommands().find(all[0]);
+  if (subcommands != Subcommands().end() && all.size() > 1 &&
+      (all[1] == "--help" || all[1] == "-h")) {
+    if (comm.root()) PrintSubcommands(all[0], subcommands->second);
+    return kExitOk;
   }
   return found->second.run(comm, Args(all.begin() + 1, all.end()));
 }

@@ -88,8 +88,9 @@ int SampleCommand(const Communicator& comm, const Args& args) {
     shape = config.data.empty() ? VisibleShape(rbm.visible())
                                 : DataImageShape(config.data, config.split, rbm.visible());
     if (comm.root()) {
-      CheckOutputFile("out-h5", out_h5, {model, config.data, png});
-      CheckOutputFile("png", png, {model, config.data});
+      CheckOutputFile("out-h5", out_h5, {model, config.data, png},
+                      OutputKind::Hdf5("zeta-samples"));
+      CheckOutputFile("png", png, {model, config.data}, OutputKind::Png());
     }
   });
   SetComputeThreads(threads);

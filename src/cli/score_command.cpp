@@ -140,7 +140,16 @@ int ScoreCommand(const Communicator& comm, const Args& args) {
     }
     rbm = ReadModel(model);
     info = ReadSplitInfo(data, split);
-    if (comm.root()) CheckOutputFile("out", out, {model, data, logz_file});
+    if (comm.root()) {
+      // The output replaces only a scores file of the same form: HDF5, or CSV with this
+      // run's header (log_p when log Z is given, label when the split has labels).
+      const bool log_p = table.Given("logz") || !logz_file.empty();
+      const bool labels = info.has_labels && info.rows > 0;
+      const OutputKind kind = EndsWith(out, ".csv")
+                                  ? OutputKind::Csv(ScoresCsvHeader(log_p, labels))
+                                  : OutputKind::Hdf5("zeta-scores");
+      CheckOutputFile("out", out, {model, data, logz_file}, kind);
+    }
     if (normal_class >= 0 && !info.has_labels) {
       throw UsageError("option --normal-class: " + data + ":/" + split + " has no labels");
     }

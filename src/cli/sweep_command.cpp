@@ -18,6 +18,7 @@ std::string DefaultOut(const std::string& spec) {
 int Expand(const Communicator& comm, const Args& args) {
   std::string spec;
   std::string out;
+  std::string verbosity = "info";
   OptionTable table(
       "zeta sweep expand SPEC [--out DIR]",
       "Expands a sweep spec into one resolved train config per point. SPEC is a train config "
@@ -28,9 +29,12 @@ int Expand(const Communicator& comm, const Args& args) {
       "config path per line: line i+1 is\npoint i, the task of a job array "
       "(jobs/sweep.sbatch). Prints the number of points and the\nsbatch line that runs them.");
   table.Positional("spec", &spec, "the sweep spec (INI)");
-  table.Add("out", &out, "folder of the sweep (default: runs/<SPEC's name without .ini>)");
+  table.Add("out", &out, "folder of the sweep (default: runs/<SPEC's name without .ini>)")
+      .Add("verbosity", &verbosity, "debug, info, warn or error",
+           OneOf({"debug", "info", "warn", "error"}), Role::kRunOnly);
   if (!ParseCollectively(comm, &table, args)) return kExitOk;
   comm.Collectively([&] {
+    log::Init(comm.rank(), comm.size(), verbosity);
     if (spec.empty()) throw UsageError("zeta sweep expand: a SPEC file is required (see --help)");
     if (!comm.root()) return;
     if (out.empty()) out = DefaultOut(spec);
@@ -46,6 +50,7 @@ int Expand(const Communicator& comm, const Args& args) {
 
 int Collect(const Communicator& comm, const Args& args) {
   std::string dir;
+  std::string verbosity = "info";
   OptionTable table("zeta sweep collect DIR",
                     "Gathers every run of the sweep in DIR (made by 'zeta sweep expand'): its "
                     "status from run.json,\nthe final row of metrics.csv and, where 'zeta eval' "
@@ -55,8 +60,11 @@ int Collect(const Communicator& comm, const Args& args) {
                     "the status\ncolumn: checkpointed (stopped, resumable), running (or killed "
                     "without a record), failed (with\nits message) or not-started.");
   table.Positional("dir", &dir, "the sweep folder");
+  table.Add("verbosity", &verbosity, "debug, info, warn or error",
+            OneOf({"debug", "info", "warn", "error"}), Role::kRunOnly);
   if (!ParseCollectively(comm, &table, args)) return kExitOk;
   comm.Collectively([&] {
+    log::Init(comm.rank(), comm.size(), verbosity);
     if (dir.empty()) throw UsageError("zeta sweep collect: a sweep folder DIR is required");
     if (!comm.root()) return;
     const auto result = CollectSweep(dir);

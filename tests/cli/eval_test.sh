@@ -186,12 +186,37 @@ expect_error 2 "option --out: fm.h5 is also an input" \
   run_ranks 2 eval --model "$MODEL" --data fm.h5 --out fm.h5
 ckpt=$(ls "$(dirname "$MODEL")"/checkpoints/ckpt-*.h5 | tail -1)
 ckpt_sum=$(md5sum < "$ckpt")
-expect_error 2 "holds a checkpoint; Zeta never overwrites one" \
+expect_error 2 "holds a Zeta checkpoint; Zeta never overwrites one" \
   run_ranks 2 logz --model "$MODEL" --method exact --out "$ckpt"
 cp "$ckpt" other_model.h5
-expect_error 2 "other_model.h5 holds a checkpoint" \
+expect_error 2 "other_model.h5 holds a Zeta checkpoint" \
   "$ZETA" data import --train-csv /dev/null --out other_model.h5
 [ "$(md5sum < "$ckpt")" = "$ckpt_sum" ] || fail "a checkpoint changed"
+# A results file is replaced only by one of its kind: a second run replaces its own output,
+# any other existing file is refused before any work (exit 2, every rank) and kept.
+run_ranks 2 logz --model "$MODEL" --method exact --verbosity warn >/dev/null ||
+  fail "logz could not replace its own results next to the model"
+run_ranks 2 eval --model "$MODEL" --data fm.h5 --logz-file run/model.logz.h5 --out exact_eval.h5 \
+  --verbosity warn >/dev/null || fail "eval could not replace its own results"
+/usr/bin/python3 -c "
+import h5py
+assert h5py.File('exact_eval.h5', 'r').attrs['format'] in (b'zeta-eval', 'zeta-eval')
+" || fail "eval run again did not write an evaluation file"
+/usr/bin/python3 -c "import h5py; h5py.File('foreign.h5', 'w')['x'] = [1, 2, 3]"
+printf 'my notes\n' > notes.txt
+for case in "logz|notes.txt|text whose first line is 'my notes', expected a new file or a \
+zeta-logz HDF5 file to replace" \
+  "logz|foreign.h5|an HDF5 file without a Zeta format, expected a new file or a zeta-logz" \
+  "logz|exact_eval.h5|an HDF5 file of format zeta-eval, expected a new file or a zeta-logz" \
+  "eval|both.h5|an HDF5 file of format zeta-logz, expected a new file or a zeta-eval HDF5 file" \
+  "eval|notes.txt|text whose first line is 'my notes', expected a new file or a zeta-eval"; do
+  IFS='|' read -r command target holds <<<"$case"
+  args=(logz --model "$MODEL" --method exact --out "$target")
+  [ "$command" = logz ] || args=(eval --model "$MODEL" --data fm.h5 --out "$target")
+  before=$(md5sum < "$target")
+  expect_error 2 "option --out: $target holds $holds" run_ranks 2 "${args[@]}"
+  [ "$(md5sum < "$target")" = "$before" ] || fail "a refused $command changed $target"
+done
 touch plainfile
 expect_error 1 "option --out: cannot write into the folder plainfile" \
   run_ranks 2 logz --model "$MODEL" --method ais --out plainfile/zeta.h5

@@ -177,6 +177,48 @@ for command in sample score inspect; do
   "$ZETA" $command --help | grep -q "^Usage: zeta $command" || fail "zeta $command --help"
   "$ZETA" $command --help | grep -q -- "--verbosity" || fail "zeta $command --help: no --verbosity"
 done
+# Outputs: running a command again replaces its own earlier output; an existing file of
+# another kind is refused before any work (exit 2, one line naming it, on every rank) and kept.
+cp s1.png s1.before.png
+"$ZETA" sample --model run/model.h5 --chains 16 --burn-in 50 --steps 2 --png s1.png \
+  --out-h5 s1.h5 >/dev/null 2>&1 || fail "sample could not replace its own outputs"
+cmp -s s1.png s1.before.png || fail "sample run again drew another picture"
+h5diff -q s1.h5 s2.h5 /samples /samples || fail "sample run again wrote other samples"
+cp sc1.csv sc1.before.csv
+"$ZETA" score --model run/model.h5 --data fm.h5 --split test --out sc1.csv --logz 10 \
+  --normal-class 1 >/dev/null 2>&1 || fail "score could not replace its own CSV"
+cmp -s sc1.csv sc1.before.csv || fail "score run again wrote other scores"
+"$ZETA" score --model run/model.h5 --data fm.h5 --out sc.h5 >/dev/null 2>&1 ||
+  fail "score could not replace its own HDF5 scores"
+printf 'name,value\nkeep,1\n' > keep.csv
+echo "not a picture" > fake.png
+for case in "score|--out|keep.csv|text whose first line is 'name,value', expected a new file \
+or a CSV file with the header 'row,free_energy,label' to replace" \
+  "score|--out|sc1.csv|text whose first line is 'row,free_energy,log_p,label', expected a new \
+file or a CSV file with the header 'row,free_energy,label'" \
+  "score|--out|s1.h5|an HDF5 file of format zeta-samples, expected a new file or a zeta-scores \
+HDF5 file to replace" \
+  "sample|--out-h5|keep.csv|text whose first line is 'name,value', expected a new file or a \
+zeta-samples HDF5 file to replace" \
+  "sample|--out-h5|sc.h5|an HDF5 file of format zeta-scores, expected a new file or a \
+zeta-samples HDF5 file" \
+  "sample|--png|sc.h5|an HDF5 file of format zeta-scores, expected a new file or a PNG image" \
+  "sample|--png|fake.png|text whose first line is 'not a picture', expected a new file or a PNG \
+image to replace" \
+  "sample|--png|sc1.csv|text whose first line is 'row,free_energy,log_p,label', expected a new \
+file or a PNG image"; do
+  IFS='|' read -r command option target holds <<<"$case"
+  if [ "$command" = score ]; then
+    args=(score --model run/model.h5 --data fm.h5 "$option" "$target")
+  else
+    args=(sample --model run/model.h5 --chains 2 --burn-in 1 --steps 1 "$option" "$target")
+  fi
+  before=$(md5sum < "$target")
+  expect_error 2 "option $option: $target holds $holds" "$ZETA" "${args[@]}"
+  expect_error 2 "option $option: $target holds $holds" run_ranks 2 "${args[@]}"
+  [ "$(md5sum < "$target")" = "$before" ] || fail "a refused $command changed $target"
+done
+
 # --verbosity warn: no INFO lines and no progress on standard error; the results still come.
 "$ZETA" sample --model run/model.h5 --chains 4 --burn-in 5 --steps 1 --png quiet.png \
   --verbosity warn >quiet.out 2>quiet.log || fail "sample --verbosity warn failed"
