@@ -29,7 +29,7 @@ void DeclareTrainOptions(TrainConfig* c, OptionTable* t) {
   t->Add("data", &c->data, "HDF5 data file made by 'zeta data import' (required)", {}, run)
       .Add("train_split", &c->train_split, "split of the data file to train on")
       .Add("heldout_split", &c->heldout_split,
-           "split for held-out metrics (skipped when the file has none)", {}, run)
+           "split for held-out metrics (the default is skipped when the file has none)", {}, run)
       .Add("run_dir", &c->run_dir, "folder for model.h5, metrics.csv, checkpoints, run.json", {},
            run)
       .Add("hidden", &c->hidden, "number of hidden units", Between(1, 1 << 20))
@@ -249,6 +249,13 @@ void Trainer::Setup() {
     }
     bits_ = GradientBits(config_.batch);
     checksum_ = train_.checksum.empty() ? "absent" : train_.checksum;
+    // The default held-out split may be missing (metrics are then skipped, with a warning);
+    // one the user named must exist.
+    if (config_.heldout_split != TrainConfig().heldout_split &&
+        !HasSplit(config_.data, config_.heldout_split)) {
+      throw UsageError("option --heldout_split: " + config_.data + " has no split '" +
+                       config_.heldout_split + "'");
+    }
   });
   // Every rank must read the same data: a stale copy on one node would mix data sets.
   const std::string mine = std::to_string(train_.rows) + " rows of " + std::to_string(nv_) +

@@ -68,6 +68,9 @@ expect_error 2 "already holds a run" run_ranks 2 train --config run.ini
 expect_error 2 "option --run_dir: must not be empty" run_ranks 2 train --config run.ini --run_dir ""
 expect_error 2 "option --momentum: nan is not a number" run_ranks 2 train --config run.ini \
   --run_dir r6 --momentum nan
+expect_error 2 "option --heldout_split: fm.h5 has no split 'valid'" \
+  run_ranks 2 train --config run.ini --run_dir r7 --heldout_split valid
+[ ! -e r7 ] || fail "a refused run left its run directory r7"
 touch plain_file
 expect_error 1 "option --run_dir: cannot create plain_file/checkpoints" \
   run_ranks 2 train --config run.ini --run_dir plain_file
