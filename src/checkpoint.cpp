@@ -191,6 +191,13 @@ std::vector<std::string> ListCheckpoints(const std::string& folder) {
   return found;
 }
 
+std::string OlderCheckpointHint(const std::string& folder) {
+  const auto found = ListCheckpoints(folder);
+  if (found.size() < 2) return "";
+  return "; an older checkpoint is kept: move " + fs::path(found[0]).filename().string() +
+         " out of " + folder + " to resume from " + fs::path(found[1]).filename().string();
+}
+
 std::string ReadNewestCheckpoint(const std::string& folder, TrainState* state) {
   const auto found = ListCheckpoints(folder);
   if (found.empty()) return "";
@@ -198,10 +205,9 @@ std::string ReadNewestCheckpoint(const std::string& folder, TrainState* state) {
     *state = ReadCheckpoint(found.front());
   } catch (const Error& e) {
     // The unreadable file stays for the user to inspect; say which one comes before it.
-    if (found.size() < 2) throw;
-    throw Error(std::string(e.what()) + "; an older checkpoint is kept: move " +
-                fs::path(found[0]).filename().string() + " out of " + folder + " to resume from " +
-                fs::path(found[1]).filename().string());
+    const std::string hint = OlderCheckpointHint(folder);
+    if (hint.empty()) throw;
+    throw Error(e.what() + hint);
   }
   return found.front();
 }

@@ -285,36 +285,37 @@ std::span<const int32_t> SharedSum::Sum() {
   return {result_, count_};
 }
 
-bool ToFixedPoint(std::span<const float> values, int fraction_bits, std::span<int64_t> out) {
+namespace {
+
+// 2^-fraction_bits fixed point of every value into out, rounding half away from zero like
+// llround in a form that vectorises: a float times a power of two below 2^46, plus or minus
+// 1/2, is exact in double (under 53 significant bits), and the conversion truncates toward
+// zero. False when a value is not finite or reaches 2^limit_bits once scaled (stored as 0).
+template <typename Int>
+bool ToFixedPointBelow(std::span<const float> values, int fraction_bits, int limit_bits,
+                       std::span<Int> out) {
   ZETA_CHECK(values.size() == out.size(), "fixed-point output must match the input size");
-  // Headroom: 2^16 addends of magnitude below 2^46 stay below 2^62.
   const double scale = std::ldexp(1.0, fraction_bits);
-  const double limit = std::ldexp(1.0, 46);
-  // Rounds half away from zero like llround, in a form that vectorises: a float times a
-  // power of two below 2^46, plus or minus 1/2, is exact in double (under 53 significant
-  // bits), and the conversion truncates toward zero.
+  const double limit = std::ldexp(1.0, limit_bits);
   int bad = 0;
   for (std::size_t i = 0; i < values.size(); ++i) {
     const double scaled = static_cast<double>(values[i]) * scale;
     const bool fits = std::abs(scaled) < limit;  // false for NaN
     bad |= fits ? 0 : 1;
-    out[i] = static_cast<int64_t>(fits ? scaled + std::copysign(0.5, scaled) : 0.0);
+    out[i] = static_cast<Int>(fits ? scaled + std::copysign(0.5, scaled) : 0.0);
   }
   return bad == 0;
 }
 
+}  // namespace
+
+bool ToFixedPoint(std::span<const float> values, int fraction_bits, std::span<int64_t> out) {
+  // Headroom: 2^16 addends of magnitude below 2^46 stay below 2^62.
+  return ToFixedPointBelow(values, fraction_bits, 46, out);
+}
+
 bool ToFixedPoint(std::span<const float> values, int fraction_bits, std::span<int32_t> out) {
-  ZETA_CHECK(values.size() == out.size(), "fixed-point output must match the input size");
-  const double scale = std::ldexp(1.0, fraction_bits);
-  const double limit = std::ldexp(1.0, 30);
-  int bad = 0;  // rounding as in the 64-bit version
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    const double scaled = static_cast<double>(values[i]) * scale;
-    const bool fits = std::abs(scaled) < limit;  // false for NaN
-    bad |= fits ? 0 : 1;
-    out[i] = static_cast<int32_t>(fits ? scaled + std::copysign(0.5, scaled) : 0.0);
-  }
-  return bad == 0;
+  return ToFixedPointBelow(values, fraction_bits, 30, out);
 }
 
 double FromFixedPoint(int64_t value, int fraction_bits) {

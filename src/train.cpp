@@ -323,15 +323,11 @@ bool Trainer::Resume() {
     // checkpoint whose numbers are checksummed can still carry damaged attributes.
     if (state.epoch < 0 || state.position < 0 || state.position >= steps_per_epoch_ ||
         state.step != state.epoch * steps_per_epoch_ + state.position) {
-      const auto found = ListCheckpoints(checkpoint_dir());
       throw Error(path + ": its counters (step " + std::to_string(state.step) + ", epoch " +
                   std::to_string(state.epoch) + ", position " + std::to_string(state.position) +
                   ") do not agree with " + std::to_string(steps_per_epoch_) +
                   " steps per epoch: the checkpoint is damaged" +
-                  (found.size() > 1 ? "; move " + fs::path(path).filename().string() + " out of " +
-                                          checkpoint_dir() + " to resume from " +
-                                          fs::path(found[1]).filename().string()
-                                    : std::string()));
+                  OlderCheckpointHint(checkpoint_dir()));
     }
     const auto chains = persistent() ? config_.batch : 0;
     if (state.chains.size() != static_cast<std::size_t>(chains) * nv_) {

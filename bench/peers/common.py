@@ -1,7 +1,20 @@
-"""Shared by the peers: thread limits set before numpy loads, the data file, the JSON line."""
+"""Shared by the peers: their options, thread limits set before numpy loads, the data file,
+the JSON line."""
+import argparse
 import json
 import os
 import sys
+
+
+def parse_args(description, threads_help):
+    """The options every peer takes (data file, threads, shape, epochs)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data", required=True, help="HDF5 file from 'zeta data import'")
+    parser.add_argument("--threads", type=int, default=1, help=threads_help)
+    parser.add_argument("--hidden", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=2, help="epochs, each timed alone")
+    return parser.parse_args()
 
 
 def limit_threads(threads):

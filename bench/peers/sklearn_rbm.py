@@ -2,20 +2,13 @@
 """Epochs of scikit-learn's BernoulliRBM (PCD-1 on persistent hidden samples, batch 100)
 on a Zeta data file, each timed around fit(); prints one JSON line. Run with Debian's
 /usr/bin/python3 (python3-sklearn)."""
-import argparse
 import time
 
 import common
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", required=True, help="HDF5 file from 'zeta data import'")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS threads")
-    parser.add_argument("--hidden", type=int, default=500)
-    parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--epochs", type=int, default=2, help="epochs, each timed alone")
-    args = parser.parse_args()
+    args = common.parse_args(__doc__, "BLAS threads")
     common.limit_threads(args.threads)
 
     from sklearn.neural_network import BernoulliRBM

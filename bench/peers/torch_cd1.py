@@ -2,7 +2,6 @@
 """A plain CD-1 loop in PyTorch on the CPU (float32, batch 100, momentum SGD, the five
 products of a CD-1 step) over epochs of a Zeta data file, each timed; prints one JSON line.
 Run with Debian's /usr/bin/python3 (python3-torch)."""
-import argparse
 import os
 import time
 
@@ -10,13 +9,7 @@ import common
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", required=True, help="HDF5 file from 'zeta data import'")
-    parser.add_argument("--threads", type=int, default=1, help="intra-op threads")
-    parser.add_argument("--hidden", type=int, default=500)
-    parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--epochs", type=int, default=2, help="epochs, each timed alone")
-    args = parser.parse_args()
+    args = common.parse_args(__doc__, "intra-op threads")
     common.limit_threads(args.threads)
     # PyTorch's OpenMP pool and OpenBLAS's threads share the cores: with OpenMP's default
     # spinning waits, 2 threads ran 5 times slower than 1 on 2 cores; passive waits fix it.

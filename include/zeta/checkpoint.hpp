@@ -64,6 +64,9 @@ void WriteModel(const std::string& path, const Rbm& rbm, const std::string& conf
 // is none. A resume never falls back on its own: when the newest cannot be read, the error
 // names the older checkpoint that the user may resume from by moving the newest aside.
 std::string ReadNewestCheckpoint(const std::string& folder, TrainState* state);
+// "; an older checkpoint is kept: move <newest> out of <folder> to resume from <older>", or ""
+// when the folder keeps a single checkpoint: the end of an error about the newest one.
+[[nodiscard]] std::string OlderCheckpointHint(const std::string& folder);
 
 // Removes temporary files left by a checkpoint write that was killed (kill -9, node loss).
 void RemoveStaleTemporaries(const std::string& folder);
